@@ -1,0 +1,27 @@
+#include "kernels/cuda/check.cuh"
+#include "kernels/cuda/random.cuh"
+#include "kernels/philox.h"
+
+namespace sceald::kernels::cuda {
+
+namespace {
+__global__ void uniform_float_kernel(float* out, std::int64_t n, std::uint64_t seed, std::uint64_t offset, float low,
+                                     float high) {
+  const std::int64_t i = static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (i >= n) return;
+  const float u = uniform_from_word(Philox4x32::word(seed, offset, static_cast<std::uint64_t>(i)));
+  // Same expression order as the CPU draw, computed in double like it.
+  out[i] = static_cast<float>(static_cast<double>(low) + (static_cast<double>(high) - low) * static_cast<double>(u));
+}
+}  // namespace
+
+void uniform_float(float* out, std::int64_t n, std::uint64_t seed, std::uint64_t offset, float low, float high,
+                   cudaStream_t stream) {
+  if (n == 0) return;
+  constexpr int kThreads = 256;
+  const auto blocks = static_cast<unsigned>((n + kThreads - 1) / kThreads);
+  uniform_float_kernel<<<blocks, kThreads, 0, stream>>>(out, n, seed, offset, low, high);
+  SCEALD_CUDA_LAUNCH_CHECK();
+}
+
+}  // namespace sceald::kernels::cuda
