@@ -1,0 +1,223 @@
+// The cache-blocked, threaded GEMM driver (see gemm_internal.h for the loop
+// nest). Threads split C into a grid of disjoint blocks aligned to the micro
+// tile; each thread runs the whole loop nest on its block with its own packing
+// buffers, so there are no barriers and no shared writes.
+#include <omp.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <exception>
+#include <new>
+#include <utility>
+
+#include "kernels/cpu/gemm_internal.h"
+
+namespace sceald::kernels::cpu::gemm_detail {
+namespace {
+
+struct CacheSizes {
+  std::int64_t l1, l2, l3;
+};
+
+std::int64_t sysconf_or(int name, std::int64_t fallback, std::int64_t lo, std::int64_t hi) {
+  const long v = ::sysconf(name);
+  if (v <= 0) return fallback;
+  return std::clamp<std::int64_t>(v, lo, hi);
+}
+
+// Per-core data cache sizes, read once. Virtual machines sometimes report
+// odd values (zero, or a whole host's L3), hence the defaults and clamps.
+const CacheSizes& cache_sizes() {
+  static const CacheSizes sizes{
+      sysconf_or(_SC_LEVEL1_DCACHE_SIZE, 32 << 10, 16 << 10, 128 << 10),
+      sysconf_or(_SC_LEVEL2_CACHE_SIZE, 1 << 20, 256 << 10, 4 << 20),
+      sysconf_or(_SC_LEVEL3_CACHE_SIZE, 16 << 20, 2 << 20, 64 << 20),
+  };
+  return sizes;
+}
+
+struct Blocking {
+  std::int64_t mc, kc, nc;
+};
+
+std::int64_t round_down(std::int64_t x, std::int64_t m) { return std::max(m, x / m * m); }
+std::int64_t ceil_div(std::int64_t a, std::int64_t b) { return (a + b - 1) / b; }
+
+// kc: the A micro-panel (mr x kc) takes about half of L1, leaving the rest
+//     for the B micro-panel streaming past it.
+// nc: the packed B block (kc x nc) takes about half of L2.
+// mc: the packed A block (mc x kc) takes a share of L3 per thread.
+// Each is then shrunk so the blocks of one problem come out even (K = 520
+// gives two blocks of 260, not 512 + 8).
+Blocking choose_blocking(std::int64_t M, std::int64_t N, std::int64_t K, int mr, int nr, std::size_t elem,
+                         int threads) {
+  const CacheSizes& cs = cache_sizes();
+  Blocking b;
+  b.kc = std::clamp<std::int64_t>(round_down(cs.l1 / 2 / (mr * static_cast<std::int64_t>(elem)), 16), 64, 1024);
+  b.nc = std::clamp<std::int64_t>(round_down(cs.l2 / 2 / (b.kc * static_cast<std::int64_t>(elem)), nr), nr, 4096);
+  b.mc = std::clamp<std::int64_t>(round_down(cs.l3 / 2 / threads / (b.kc * static_cast<std::int64_t>(elem)), mr),
+                                  mr, 8192);
+  const std::int64_t kblocks = ceil_div(K, b.kc);
+  b.kc = ceil_div(K, kblocks);
+  const std::int64_t nblocks = ceil_div(N, b.nc);
+  b.nc = ceil_div(ceil_div(N, nblocks), nr) * nr;
+  const std::int64_t mblocks = ceil_div(M, b.mc);
+  b.mc = ceil_div(ceil_div(M, mblocks), mr) * mr;
+  return b;
+}
+
+// A 64-byte aligned scratch area per thread, grown on demand and freed at
+// thread exit.
+class ScratchBuffer {
+ public:
+  ScratchBuffer() = default;
+  ScratchBuffer(const ScratchBuffer&) = delete;
+  ScratchBuffer& operator=(const ScratchBuffer&) = delete;
+  ~ScratchBuffer() { std::free(data_); }
+
+  void* get(std::size_t bytes) {
+    if (bytes > size_) {
+      std::free(data_);
+      data_ = nullptr;
+      size_ = 0;
+      const std::size_t rounded = (bytes + 63) / 64 * 64;
+      data_ = std::aligned_alloc(64, rounded);
+      if (!data_) throw std::bad_alloc();
+      size_ = rounded;
+    }
+    return data_;
+  }
+
+ private:
+  void* data_ = nullptr;
+  std::size_t size_ = 0;
+};
+
+thread_local ScratchBuffer tl_pack_a;
+thread_local ScratchBuffer tl_pack_b;
+
+// One thread's share: the whole loop nest over an M x N block of C.
+template <typename T>
+void gemm_serial(const MicroKernel<T>& uk, const Blocking& blk, bool trans_a, bool trans_b, std::int64_t M,
+                 std::int64_t N, std::int64_t K, T alpha, const T* A, std::int64_t lda, const T* B, std::int64_t ldb,
+                 T beta, T* C, std::int64_t ldc) {
+  const int mr = uk.mr, nr = uk.nr;
+  // Element (i, k) of op(A) is at A[i * a_rs + k * a_ks]; (k, j) of op(B) at B[j * b_rs + k * b_ks].
+  const std::int64_t a_rs = trans_a ? 1 : lda, a_ks = trans_a ? lda : 1;
+  const std::int64_t b_rs = trans_b ? ldb : 1, b_ks = trans_b ? 1 : ldb;
+  const std::int64_t mc_max = std::min(blk.mc, ceil_div(M, mr) * mr);
+  const std::int64_t nc_max = std::min(blk.nc, ceil_div(N, nr) * nr);
+  const std::int64_t kc_max = std::min(blk.kc, K);
+  // A little slack past the end lets vectorised packers round up.
+  T* pa = static_cast<T*>(tl_pack_a.get(sizeof(T) * (mc_max * kc_max + 64)));
+  T* pb = static_cast<T*>(tl_pack_b.get(sizeof(T) * (nc_max * kc_max + 64)));
+
+  for (std::int64_t ic = 0; ic < M; ic += blk.mc) {
+    const std::int64_t mc = std::min(blk.mc, M - ic);
+    for (std::int64_t pc = 0; pc < K; pc += blk.kc) {
+      const std::int64_t kc = std::min(blk.kc, K - pc);
+      const T beta_k = pc == 0 ? beta : T(1);
+      uk.pack_a(A + ic * a_rs + pc * a_ks, a_rs, a_ks, mc, kc, pa);
+      for (std::int64_t jc = 0; jc < N; jc += blk.nc) {
+        const std::int64_t nc = std::min(blk.nc, N - jc);
+        uk.pack_b(B + jc * b_rs + pc * b_ks, b_rs, b_ks, nc, kc, pb);
+        for (std::int64_t ir = 0; ir < mc; ir += mr) {
+          const int m = static_cast<int>(std::min<std::int64_t>(mr, mc - ir));
+          const T* ap = pa + ir * kc;
+          T* c_row = C + (ic + ir) * ldc + jc;
+          for (std::int64_t jr = 0; jr < nc; jr += nr) {
+            const int n = static_cast<int>(std::min<std::int64_t>(nr, nc - jr));
+            uk.compute(kc, ap, pb + jr * kc, c_row + jr, ldc, m, n, alpha, beta_k);
+          }
+        }
+      }
+    }
+  }
+}
+
+struct Grid {
+  int tm, tn;
+};
+
+// Splits C among `threads` as tm x tn blocks. Each thread packs its rows of A
+// and its columns of B (all of K), so the cost of a grid is the largest
+// block's multiply-adds plus its packing, which grows with rows + columns.
+Grid choose_grid(int threads, std::int64_t M, std::int64_t N, int mr, int nr) {
+  const std::int64_t tiles_m = ceil_div(M, mr), tiles_n = ceil_div(N, nr);
+  Grid best{1, 1};
+  double best_cost = -1;
+  for (int tm = 1; tm <= threads; ++tm) {
+    if (threads % tm) continue;
+    const int tn = threads / tm;
+    if (tm > tiles_m || tn > tiles_n) continue;
+    const double rows = static_cast<double>(ceil_div(tiles_m, tm) * mr);
+    const double cols = static_cast<double>(ceil_div(tiles_n, tn) * nr);
+    const double cost = rows * cols + 16.0 * (rows + cols);
+    if (best_cost < 0 || cost < best_cost) {
+      best_cost = cost;
+      best = {tm, tn};
+    }
+  }
+  return best;
+}
+
+// [begin, end) of part `p` of `parts` near-equal ranges of whole tiles.
+std::pair<std::int64_t, std::int64_t> split(std::int64_t extent, int tile, int parts, int p) {
+  const std::int64_t tiles = ceil_div(extent, tile);
+  const std::int64_t begin = tiles * p / parts * tile, end = tiles * (p + 1) / parts * tile;
+  return {std::min(begin, extent), std::min(end, extent)};
+}
+
+// A second thread pays off once each gets about 8M multiply-adds (~0.1 ms of
+// one core); below that, fork/join and the duplicated packing dominate.
+constexpr double kMinMultiplyAddsPerThread = 1 << 23;
+
+}  // namespace
+
+template <typename T>
+void gemm_blocked(const MicroKernel<T>& uk, bool trans_a, bool trans_b, std::int64_t M, std::int64_t N,
+                  std::int64_t K, T alpha, const T* A, std::int64_t lda, const T* B, std::int64_t ldb, T beta, T* C,
+                  std::int64_t ldc) {
+  const double work = static_cast<double>(M) * static_cast<double>(N) * static_cast<double>(K);
+  int threads = omp_in_parallel() ? 1 : omp_get_max_threads();
+  threads = static_cast<int>(std::clamp<double>(work / kMinMultiplyAddsPerThread, 1.0, threads));
+  if (threads <= 1) {
+    gemm_serial(uk, choose_blocking(M, N, K, uk.mr, uk.nr, sizeof(T), 1), trans_a, trans_b, M, N, K, alpha, A, lda,
+                B, ldb, beta, C, ldc);
+    return;
+  }
+  std::exception_ptr error;  // an exception must not escape the parallel region
+#pragma omp parallel num_threads(threads)
+  {
+    // The runtime may give fewer threads than asked; every thread derives the
+    // same grid from the team it actually got.
+    const int team = omp_get_num_threads();
+    const Grid grid = choose_grid(team, M, N, uk.mr, uk.nr);
+    const int t = omp_get_thread_num();
+    if (t < grid.tm * grid.tn) {
+      const auto [m0, m1] = split(M, uk.mr, grid.tm, t / grid.tn);
+      const auto [n0, n1] = split(N, uk.nr, grid.tn, t % grid.tn);
+      if (m1 > m0 && n1 > n0) {
+        try {
+          const Blocking blk = choose_blocking(m1 - m0, n1 - n0, K, uk.mr, uk.nr, sizeof(T), team);
+          gemm_serial(uk, blk, trans_a, trans_b, m1 - m0, n1 - n0, K, alpha, A + (trans_a ? m0 : m0 * lda), lda,
+                      B + (trans_b ? n0 * ldb : n0), ldb, beta, C + m0 * ldc + n0, ldc);
+        } catch (...) {
+#pragma omp critical(sceald_gemm_error)
+          if (!error) error = std::current_exception();
+        }
+      }
+    }
+  }
+  if (error) std::rethrow_exception(error);
+}
+
+template void gemm_blocked<float>(const MicroKernel<float>&, bool, bool, std::int64_t, std::int64_t, std::int64_t,
+                                  float, const float*, std::int64_t, const float*, std::int64_t, float, float*,
+                                  std::int64_t);
+template void gemm_blocked<double>(const MicroKernel<double>&, bool, bool, std::int64_t, std::int64_t, std::int64_t,
+                                   double, const double*, std::int64_t, const double*, std::int64_t, double, double*,
+                                   std::int64_t);
+
+}  // namespace sceald::kernels::cpu::gemm_detail
