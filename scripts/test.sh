@@ -4,5 +4,7 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 "$root/scripts/build.sh" "$@"
+# Busy-waiting OpenMP threads crawl when ctest runs tests side by side on few cores.
+export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-passive}"
 cd "$root/build"
 ctest --output-on-failure -j "$(nproc)" --timeout 600
