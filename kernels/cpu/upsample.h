@@ -11,16 +11,17 @@ namespace sceald::kernels::cpu {
 
 // Source of output index `dst` when resizing `in` positions to `out`, exactly
 // as PyTorch computes it: equal sizes and exact doubling by integers, every
-// other ratio as min(floor(dst * scale), in - 1) with scale = in / out rounded
-// to float32 and the product taken in double (what torch 1.13 gives for
-// float32 and float64 tensors alike). That differs from exact integer
+// other ratio as min(floor(float(dst) * float(in / out)), in - 1) entirely in
+// float32 (what torch 1.13 gives for float32 and float64 tensors alike;
+// checked for every in <= 64, out < 130). That differs from exact integer
 // division for some ratios (26 -> 22, 14 -> 46, ...); matching PyTorch keeps
 // converted models bit-compatible.
 inline std::int64_t nearest_source_index(std::int64_t dst, std::int64_t in, std::int64_t out) {
   if (out == in) return dst;
   if (out == 2 * in) return dst >> 1;
   const float scale = static_cast<float>(in) / static_cast<float>(out);
-  return std::min(static_cast<std::int64_t>(std::floor(static_cast<double>(dst) * static_cast<double>(scale))), in - 1);
+  const float product = static_cast<float>(dst) * scale;
+  return std::min(static_cast<std::int64_t>(std::floor(product)), in - 1);
 }
 
 // x [planes, H, W] -> out [planes, oh, ow], overwritten: out(i, j) = x(src(i), src(j)).

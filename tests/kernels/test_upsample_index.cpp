@@ -26,4 +26,7 @@ TEST(UpsampleIndex, MatchesPyTorchWhereIntegerDivisionDiffers) {
   EXPECT_EQ(indices(3, 7), (std::vector<std::int64_t>{0, 0, 0, 1, 1, 2, 2}));
   EXPECT_EQ(indices(1, 3), (std::vector<std::int64_t>{0, 0, 0}));
   EXPECT_EQ(indices(24, 48)[47], 23);
+  // Here a product taken in double would give 0 and 1; PyTorch's float32 product gives 1 and 2.
+  EXPECT_EQ(indices(2, 50)[25], 1);
+  EXPECT_EQ(indices(4, 50)[25], 2);
 }
