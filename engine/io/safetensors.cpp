@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "engine/io/half.h"
 #include "engine/error.h"
 #include "engine/io/atomic_file.h"
 
@@ -51,20 +52,6 @@ const char* file_dtype_name(DType t) {
   return "?";
 }
 
-float half_to_float(std::uint16_t h) {
-  const std::uint32_t sign = static_cast<std::uint32_t>(h & 0x8000u) << 16;
-  const std::uint32_t exponent = (h >> 10) & 0x1fu;
-  const std::uint32_t mantissa = h & 0x3ffu;
-  if (exponent == 0) {  // zero or subnormal: mantissa * 2^-24
-    float magnitude = std::ldexp(static_cast<float>(mantissa), -24);
-    return sign ? -magnitude : magnitude;
-  }
-  std::uint32_t bits = exponent == 31 ? (sign | 0x7f800000u | (mantissa << 13))          // inf, NaN
-                                      : (sign | ((exponent + 112) << 23) | (mantissa << 13));  // rebias 15 -> 127
-  return std::bit_cast<float>(bits);
-}
-
-float bfloat16_to_float(std::uint16_t b) { return std::bit_cast<float>(static_cast<std::uint32_t>(b) << 16); }
 
 // ---------------------------------------------------------------- errors
 

@@ -14,6 +14,7 @@
 #include <memory>
 #include <unordered_map>
 
+#include "engine/io/half.h"
 #include "engine/error.h"
 #include "engine/io/pickle.h"
 #include "engine/io/zip_reader.h"
@@ -65,19 +66,6 @@ const StorageType* find_storage_type(std::string_view name) {
   return nullptr;
 }
 
-float half_to_float(std::uint16_t h) {
-  const std::uint32_t sign = static_cast<std::uint32_t>(h & 0x8000u) << 16;
-  const std::uint32_t exponent = (h >> 10) & 0x1fu, mantissa = h & 0x3ffu;
-  if (exponent == 0) {  // zero or subnormal: mantissa * 2^-24
-    const float magnitude = std::ldexp(static_cast<float>(mantissa), -24);
-    return sign ? -magnitude : magnitude;
-  }
-  const std::uint32_t bits = exponent == 31 ? (sign | 0x7f800000u | (mantissa << 13))             // inf, NaN
-                                            : (sign | ((exponent + 112) << 23) | (mantissa << 13));  // 15 -> 127
-  return std::bit_cast<float>(bits);
-}
-
-float bfloat16_to_float(std::uint16_t b) { return std::bit_cast<float>(static_cast<std::uint32_t>(b) << 16); }
 
 template <typename T>
 T load_as(const char* p) {
