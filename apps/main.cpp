@@ -22,7 +22,9 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    // CLI11 prints the message; every usage error (unknown option, bad value,
+    // missing file) exits 2, help exits 0.
+    return app.exit(e) == 0 ? 0 : 2;
   } catch (const sceald::Error& e) {
     std::cerr << "sceald: error: " << e.what() << "\n";
     return 1;
