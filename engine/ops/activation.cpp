@@ -1,6 +1,7 @@
 #include "engine/ops/activation.h"
 
 #include "engine/autograd/node.h"
+#include "engine/cuda/ops.h"
 #include "engine/ops/elementwise.h"
 #include "engine/ops/op_checks.h"
 #include "kernels/cpu/activation.h"
@@ -20,6 +21,13 @@ class PointwiseActivationBackward final : public Node {
   std::vector<Tensor> backward(const Tensor& g_in) override {
     const Tensor g = g_in.contiguous();
     Tensor gx = Tensor::empty(out_.shape(), out_.dtype(), out_.device());
+    if (out_.device().is_cuda()) {
+      if (kind_ == PointwiseKind::Relu)
+        cuda_ops::relu_backward(out_, g, gx);
+      else
+        cuda_ops::sigmoid_backward(out_, g, gx);
+      return {gx};
+    }
     dispatch_floating(out_.dtype(), name(), [&](auto tag) {
       using T = decltype(tag);
       if (kind_ == PointwiseKind::Relu)
@@ -38,16 +46,23 @@ class PointwiseActivationBackward final : public Node {
 
 Tensor pointwise_activation(PointwiseKind kind, const char* op, const Tensor& x) {
   check_floating(op, x, "the input");
-  on_cuda(op, {&x});
+  const bool cuda = runs_on_cuda(op, {&x});
   const Tensor xc = x.contiguous();
   Tensor out = Tensor::empty(x.shape(), x.dtype(), x.device());
-  dispatch_floating(x.dtype(), op, [&](auto tag) {
-    using T = decltype(tag);
+  if (cuda) {
     if (kind == PointwiseKind::Relu)
-      kernels::cpu::relu_forward(xc.data<T>(), out.data<T>(), out.numel());
+      cuda_ops::relu_forward(xc, out);
     else
-      kernels::cpu::sigmoid_forward(xc.data<T>(), out.data<T>(), out.numel());
-  });
+      cuda_ops::sigmoid_forward(xc, out);
+  } else {
+    dispatch_floating(x.dtype(), op, [&](auto tag) {
+      using T = decltype(tag);
+      if (kind == PointwiseKind::Relu)
+        kernels::cpu::relu_forward(xc.data<T>(), out.data<T>(), out.numel());
+      else
+        kernels::cpu::sigmoid_forward(xc.data<T>(), out.data<T>(), out.numel());
+    });
+  }
   record<PointwiseActivationBackward>(out, {&x}, kind, out);
   return out;
 }
@@ -76,6 +91,10 @@ class PreluBackward final : public Node {
     if (needs_input_grad(0)) gx = Tensor::empty(x_.shape(), x_.dtype(), x_.device());
     if (needs_input_grad(1)) gw = Tensor::empty(weight_.shape(), weight_.dtype(), weight_.device());
     const PreluLayout l = prelu_layout(x_, weight_);
+    if (x_.device().is_cuda()) {
+      cuda_ops::prelu_backward(x_, weight_, g, gx, gw, l.outer, l.channels, l.inner);
+      return {gx, gw};
+    }
     dispatch_floating(x_.dtype(), "prelu backward", [&](auto tag) {
       using T = decltype(tag);
       kernels::cpu::prelu_backward(x_.data<T>(), weight_.data<T>(), g.data<T>(), gx.defined() ? gx.data<T>() : nullptr,
@@ -112,7 +131,7 @@ Tensor prelu(const Tensor& x, const Tensor& weight) {
   check_floating("prelu", x, "the input");
   check_floating("prelu", weight, "the weight");
   check_same_dtype_device("prelu", x, weight);
-  on_cuda("prelu", {&x, &weight});
+  const bool cuda = runs_on_cuda("prelu", {&x, &weight});
   SCEALD_CHECK(weight.dim() == 1, "prelu: the weight must be 1-D ([1] or [C]), got ", weight.str());
   if (weight.numel() != 1) {
     SCEALD_CHECK(x.dim() >= 2 && x.size(1) == weight.numel(), "prelu: a weight of shape ",
@@ -122,10 +141,14 @@ Tensor prelu(const Tensor& x, const Tensor& weight) {
   const Tensor xc = x.contiguous(), wc = weight.contiguous();
   Tensor out = Tensor::empty(x.shape(), x.dtype(), x.device());
   const PreluLayout l = prelu_layout(xc, wc);
-  dispatch_floating(x.dtype(), "prelu", [&](auto tag) {
-    using T = decltype(tag);
-    kernels::cpu::prelu_forward(xc.data<T>(), wc.data<T>(), out.data<T>(), l.outer, l.channels, l.inner);
-  });
+  if (cuda) {
+    cuda_ops::prelu_forward(xc, wc, out, l.outer, l.channels, l.inner);
+  } else {
+    dispatch_floating(x.dtype(), "prelu", [&](auto tag) {
+      using T = decltype(tag);
+      kernels::cpu::prelu_forward(xc.data<T>(), wc.data<T>(), out.data<T>(), l.outer, l.channels, l.inner);
+    });
+  }
   record<PreluBackward>(out, {&x, &weight}, xc, wc);
   return out;
 }
@@ -134,17 +157,21 @@ Tensor dropout(const Tensor& x, double p, bool training, Generator& gen) {
   check_floating("dropout", x, "the input");
   SCEALD_CHECK(p >= 0.0 && p < 1.0, "dropout: the probability p must lie in [0, 1), got ", p);
   if (!training) return x;
-  on_cuda("dropout", {&x});
+  const bool cuda = runs_on_cuda("dropout", {&x});
   const Tensor xc = x.contiguous();
   const std::int64_t n = x.numel();
   Tensor out = Tensor::empty(x.shape(), x.dtype(), x.device());
   Tensor mask = Tensor::empty(x.shape(), x.dtype(), x.device());
   // One reserved range per call: element i uses word i, so the CUDA kernel draws the same mask.
   const std::uint64_t start = gen.reserve(static_cast<std::uint64_t>(n));
-  dispatch_floating(x.dtype(), "dropout", [&](auto tag) {
-    using T = decltype(tag);
-    kernels::cpu::dropout_forward(xc.data<T>(), out.data<T>(), mask.data<T>(), n, gen.seed(), start, p);
-  });
+  if (cuda) {
+    cuda_ops::dropout_forward(xc, out, mask, gen.seed(), start, p);
+  } else {
+    dispatch_floating(x.dtype(), "dropout", [&](auto tag) {
+      using T = decltype(tag);
+      kernels::cpu::dropout_forward(xc.data<T>(), out.data<T>(), mask.data<T>(), n, gen.seed(), start, p);
+    });
+  }
   record<DropoutBackward>(out, {&x}, mask);
   return out;
 }

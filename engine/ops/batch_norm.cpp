@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "engine/autograd/node.h"
+#include "engine/cuda/ops.h"
 #include "engine/ops/op_checks.h"
 #include "kernels/cpu/batch_norm.h"
 
@@ -55,6 +56,10 @@ class BatchNormBackward final : public Node {
     if (needs_input_grad(1)) gw = Tensor::empty({x_.size(1)}, x_.dtype(), x_.device());
     if (needs_input_grad(2)) gb = Tensor::empty({x_.size(1)}, x_.dtype(), x_.device());
     const ChannelLayout l = channel_layout(x_);
+    if (x_.device().is_cuda()) {
+      cuda_ops::batch_norm_backward(g, x_, mean_, inv_std_, weight_, batch_stats_, gx, gw, gb);
+      return {gx, gw, gb};
+    }
     dispatch_floating(x_.dtype(), name(), [&](auto tag) {
       using T = decltype(tag);
       auto ptr = [](Tensor& t) { return t.defined() ? t.data<T>() : nullptr; };
@@ -88,7 +93,7 @@ Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, Ten
                ": evaluation mode normalises with running_mean and running_var, which are undefined "
                "(pass training=true to use the batch statistics)");
   SCEALD_CHECK(eps > 0.0, kOp, ": eps must be positive, got ", eps);
-  on_cuda(kOp, {&x, &weight, &bias, &running_mean, &running_var});
+  const bool cuda = runs_on_cuda(kOp, {&x, &weight, &bias, &running_mean, &running_var});
   const ChannelLayout l = channel_layout(x);
   const std::int64_t count = l.n * l.inner;
   SCEALD_CHECK(!training || count > 1, kOp, ": Expected more than 1 value per channel when training, got input ",
@@ -104,6 +109,11 @@ Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, Ten
   Tensor mean = Tensor::empty({l.channels}, x.dtype(), x.device());
   Tensor inv_std = Tensor::empty({l.channels}, x.dtype(), x.device());
   Tensor out = Tensor::empty(x.shape(), x.dtype(), x.device());
+  if (cuda) {
+    cuda_ops::batch_norm_forward(xc, wc, bc, running_mean, running_var, training, momentum, eps, mean, inv_std, out);
+    record<BatchNormBackward>(out, {&x, &weight, &bias}, xc, wc, mean, inv_std, training);
+    return out;
+  }
   dispatch_floating(x.dtype(), kOp, [&](auto tag) {
     using T = decltype(tag);
     T* pm = mean.data<T>();

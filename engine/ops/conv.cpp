@@ -9,6 +9,7 @@
 #endif
 
 #include "engine/autograd/node.h"
+#include "engine/cuda/ops.h"
 #include "engine/ops/op_checks.h"
 #include "kernels/cpu/gemm.h"
 #include "kernels/cpu/im2col.h"
@@ -169,6 +170,21 @@ class Conv2dBackward final : public Node {
     const Tensor gy = grad_out.contiguous();
     const std::int64_t N = x_.size(0), O = weight_.size(0);
     Tensor gx, gw, gb;
+    if (x_.device().is_cuda()) {
+      if (needs_input_grad(0)) {
+        gx = Tensor::empty(x_.shape(), x_.dtype(), x_.device());
+        cuda_ops::conv2d_backward_data(gy, weight_, g_, gx);
+      }
+      if (needs_input_grad(1)) {
+        gw = Tensor::empty(weight_.shape(), weight_.dtype(), weight_.device());
+        cuda_ops::conv2d_backward_filter(gy, x_, g_, gw);
+      }
+      if (has_bias_ && needs_input_grad(2)) {
+        gb = Tensor::empty({O}, gy.dtype(), gy.device());
+        cuda_ops::conv2d_backward_bias(gy, gb);
+      }
+      return {gx, gw, gb};
+    }
     dispatch_floating(gy.dtype(), "conv2d backward", [&](auto tag) {
       using T = decltype(tag);
       const T* pg = static_cast<const T*>(gy.raw_data());
@@ -238,15 +254,19 @@ ConvGeometry conv2d_geometry(const Tensor& x, const Tensor& weight, const Tensor
 
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dParams& params) {
   const ConvGeometry g = conv2d_geometry(x, weight, bias, params);
-  on_cuda("conv2d", {&x, &weight, &bias});
+  const bool cuda = runs_on_cuda("conv2d", {&x, &weight, &bias});
   const std::int64_t N = x.size(0), O = weight.size(0);
   const Tensor xc = x.contiguous(), wc = weight.contiguous();
   const Tensor bc = bias.defined() ? bias.contiguous() : Tensor();
   Tensor y = Tensor::empty({N, O, g.Ho, g.Wo}, x.dtype(), x.device());
-  dispatch_floating(x.dtype(), "conv2d", [&](auto tag) {
-    using T = decltype(tag);
-    conv2d_forward_cpu(xc.data<T>(), wc.data<T>(), bc.defined() ? bc.data<T>() : nullptr, N, O, g, y.data<T>());
-  });
+  if (cuda) {
+    cuda_ops::conv2d_forward(xc, wc, bc, g, y);
+  } else {
+    dispatch_floating(x.dtype(), "conv2d", [&](auto tag) {
+      using T = decltype(tag);
+      conv2d_forward_cpu(xc.data<T>(), wc.data<T>(), bc.defined() ? bc.data<T>() : nullptr, N, O, g, y.data<T>());
+    });
+  }
   record<Conv2dBackward>(y, {&x, &weight, &bias}, xc, wc, bias.defined(), g);
   return y;
 }

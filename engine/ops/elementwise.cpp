@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "engine/autograd/node.h"
+#include "engine/cuda/ops.h"
 #include "engine/ops/op_checks.h"
 #include "engine/ops/reduction.h"
 #include "kernels/cpu/elementwise.h"
@@ -23,15 +24,29 @@ const char* binary_name(BinaryKind k) {
   return "?";
 }
 
+cuda_ops::Binary cuda_binary(BinaryKind k) {
+  switch (k) {
+    case BinaryKind::Add: return cuda_ops::Binary::Add;
+    case BinaryKind::Sub: return cuda_ops::Binary::Sub;
+    case BinaryKind::Mul: return cuda_ops::Binary::Mul;
+    case BinaryKind::Div: return cuda_ops::Binary::Div;
+  }
+  return cuda_ops::Binary::Add;
+}
+
 Tensor binary_forward(BinaryKind kind, const Tensor& a, const Tensor& b) {
   const char* op = binary_name(kind);
   check_floating(op, a, "the first operand");
   check_floating(op, b, "the second operand");
   check_same_dtype_device(op, a, b);
-  on_cuda(op, {&a, &b});
+  const bool cuda = runs_on_cuda(op, {&a, &b});
   const Shape shape = broadcast_shapes(a.shape(), b.shape(), op);
   Tensor out = Tensor::empty(shape, a.dtype(), a.device());
   const Shape sa = broadcast_strides(a, shape), sb = broadcast_strides(b, shape);
+  if (cuda) {
+    cuda_ops::binary(cuda_binary(kind), a, sa, b, sb, out);
+    return out;
+  }
   dispatch_floating(a.dtype(), op, [&](auto tag) {
     using T = decltype(tag);
     const T* pa = static_cast<const T*>(a.raw_data());
@@ -118,12 +133,29 @@ const char* unary_name(UnaryKind k) {
   return "?";
 }
 
+cuda_ops::Unary cuda_unary(UnaryKind k) {
+  switch (k) {
+    case UnaryKind::Neg: return cuda_ops::Unary::Neg;
+    case UnaryKind::Exp: return cuda_ops::Unary::Exp;
+    case UnaryKind::Log: return cuda_ops::Unary::Log;
+    case UnaryKind::Sqrt: return cuda_ops::Unary::Sqrt;
+    case UnaryKind::Pow: return cuda_ops::Unary::Pow;
+    case UnaryKind::Scale: return cuda_ops::Unary::Scale;
+    case UnaryKind::Shift: return cuda_ops::Unary::Shift;
+  }
+  return cuda_ops::Unary::Neg;
+}
+
 Tensor unary_forward(const UnaryParams& p, const Tensor& x) {
   const char* op = unary_name(p.kind);
   check_floating(op, x, "the input");
-  on_cuda(op, {&x});
+  const bool cuda = runs_on_cuda(op, {&x});
   Tensor xc = x.contiguous();
   Tensor out = Tensor::empty(x.shape(), x.dtype(), x.device());
+  if (cuda) {
+    cuda_ops::unary(cuda_unary(p.kind), p.value, xc, out);
+    return out;
+  }
   dispatch_floating(x.dtype(), op, [&](auto tag) {
     using T = decltype(tag);
     const T* px = xc.data<T>();
@@ -199,11 +231,15 @@ void add_(Tensor& dst, const Tensor& src) {
   check_floating("add_", dst, "the destination");
   check_floating("add_", src, "the source");
   check_same_dtype_device("add_", dst, src);
-  on_cuda("add_", {&dst, &src});
+  const bool cuda = runs_on_cuda("add_", {&dst, &src});
   SCEALD_CHECK(dst.is_contiguous(), "add_: the destination ", dst.str(), " must be contiguous");
   SCEALD_CHECK(broadcast_shapes(dst.shape(), src.shape(), "add_") == dst.shape(), "add_: the source ", src.str(),
                " does not broadcast to the destination ", dst.str());
   const Shape sd = dst.strides(), ss = broadcast_strides(src, dst.shape());
+  if (cuda) {
+    cuda_ops::binary(cuda_ops::Binary::Add, dst, sd, src, ss, dst);  // out aliases the contiguous dst
+    return;
+  }
   dispatch_floating(dst.dtype(), "add_", [&](auto tag) {
     using T = decltype(tag);
     kernels::cpu::binary_map_broadcast(static_cast<const T*>(dst.raw_data()), sd, static_cast<const T*>(src.raw_data()),

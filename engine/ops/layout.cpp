@@ -65,9 +65,9 @@ class CopyBackward final : public Node {
 Tensor copy_as(const Tensor& x, Device device, DType dtype) {
   Tensor out = Tensor::empty(x.shape(), dtype, device);
   if (device == x.device() || dtype == x.dtype()) {
-    out.copy_(x.device() == device ? x : x.contiguous());
+    copy_into(out, x.device() == device ? x : x.contiguous());
   } else {
-    out.copy_(x.to(dtype).contiguous());
+    copy_into(out, x.to(dtype).contiguous());
   }
   record<CopyBackward>(out, {&x}, x.device(), x.dtype());
   return out;
@@ -148,7 +148,7 @@ Tensor permute(const Tensor& x, const std::vector<std::int64_t>& order) {
   Tensor out = Tensor::empty(shape, x.dtype(), x.device());
   {
     NoGradGuard no_grad;
-    out.copy_(Tensor::from_storage(x.storage(), shape, st, x.offset(), x.dtype()));
+    copy_into(out, Tensor::from_storage(x.storage(), shape, st, x.offset(), x.dtype()));
   }
   record<PermuteBackward>(out, {&x}, inverse);
   return out;
@@ -206,7 +206,7 @@ Tensor concat(const std::vector<Tensor>& parts, std::int64_t axis_in) {
     std::int64_t start = 0;
     for (const Tensor& p : parts) {
       Tensor dst = Tensor::from_storage(out.storage(), p.shape(), out.strides(), start * out.strides()[axis], out.dtype());
-      dst.copy_(p);
+      copy_into(dst, p);
       start += p.shape()[axis];
     }
   }

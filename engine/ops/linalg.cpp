@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "engine/autograd/node.h"
+#include "engine/cuda/ops.h"
 #include "engine/ops/op_checks.h"
 #include "kernels/cpu/gemm.h"
 #include "kernels/cpu/reduce.h"
@@ -62,6 +63,15 @@ void batched_gemm(std::int64_t batch, std::int64_t M, std::int64_t N, std::int64
          std::max<std::int64_t>(N, 1));
 }
 
+// The same product on the GPU (cuBLAS), into the contiguous tensor c; with
+// `accumulate` the product is added to what c holds.
+void device_batched_gemm(std::int64_t batch, std::int64_t M, std::int64_t N, std::int64_t K, const GemmOperand& a,
+                         bool transpose_a, const GemmOperand& b, bool transpose_b, const Tensor& c,
+                         bool accumulate = false) {
+  const bool ta = transpose_a != a.stored_transposed, tb = transpose_b != b.stored_transposed;
+  cuda_ops::gemm(batch, M, N, K, a.data, ta, a.ld, a.batch_stride, b.data, tb, b.ld, b.batch_stride, c, accumulate);
+}
+
 // y = a b (per batch). dL/da = g b^T, dL/db = a^T g: both GEMMs with
 // transposed operand flags, no transposed copies.
 class MatmulBackward final : public Node {
@@ -72,6 +82,17 @@ class MatmulBackward final : public Node {
     const std::int64_t batch = a_.dim() == 3 ? a_.size(0) : 1, M = a_.size(-2), K = a_.size(-1), N = b_.size(-1);
     const GemmOperand go = gemm_operand(g);
     Tensor ga, gb;
+    if (g.device().is_cuda()) {
+      if (needs_input_grad(0)) {
+        ga = Tensor::empty(a_.shape(), a_.dtype(), a_.device());
+        device_batched_gemm(batch, M, K, N, go, false, gemm_operand(b_), true, ga);
+      }
+      if (needs_input_grad(1)) {
+        gb = Tensor::empty(b_.shape(), b_.dtype(), b_.device());
+        device_batched_gemm(batch, K, N, M, gemm_operand(a_), true, go, false, gb);
+      }
+      return {ga, gb};
+    }
     dispatch_floating(g.dtype(), "matmul backward", [&](auto tag) {
       using T = decltype(tag);
       if (needs_input_grad(0)) {
@@ -101,6 +122,21 @@ class LinearBackward final : public Node {
     const std::int64_t N = x_.size(0), in = x_.size(1), out = weight_.size(0);
     const GemmOperand go = gemm_operand(g);
     Tensor gx, gw, gb;
+    if (g.device().is_cuda()) {
+      if (needs_input_grad(0)) {
+        gx = Tensor::empty(x_.shape(), x_.dtype(), x_.device());
+        device_batched_gemm(1, N, in, out, go, false, gemm_operand(weight_), false, gx);
+      }
+      if (needs_input_grad(1)) {
+        gw = Tensor::empty(weight_.shape(), weight_.dtype(), weight_.device());
+        device_batched_gemm(1, out, in, N, go, true, gemm_operand(x_), false, gw);
+      }
+      if (has_bias_ && needs_input_grad(2)) {
+        gb = Tensor::empty({out}, g.dtype(), g.device());
+        cuda_ops::sum_rows(g.contiguous(), gb);
+      }
+      return {gx, gw, gb};
+    }
     dispatch_floating(g.dtype(), "linear backward", [&](auto tag) {
       using T = decltype(tag);
       if (needs_input_grad(0)) {
@@ -133,7 +169,7 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
   check_floating(op, a, "the first operand");
   check_floating(op, b, "the second operand");
   check_same_dtype_device(op, a, b);
-  on_cuda(op, {&a, &b});
+  const bool cuda = runs_on_cuda(op, {&a, &b});
   const bool plain = a.dim() == 2 && b.dim() == 2, batched = a.dim() == 3 && b.dim() == 3;
   SCEALD_CHECK(plain || batched, op, ": expects [M, K] @ [K, N] or [B, M, K] @ [B, K, N], got ",
                shape_str(a.shape()), " @ ", shape_str(b.shape()));
@@ -143,10 +179,14 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
                shape_str(b.shape()));
   const std::int64_t batch = batched ? a.size(0) : 1, M = a.size(-2), K = a.size(-1), N = b.size(-1);
   Tensor out = Tensor::empty(batched ? Shape{batch, M, N} : Shape{M, N}, a.dtype(), a.device());
-  dispatch_floating(a.dtype(), op, [&](auto tag) {
-    using T = decltype(tag);
-    batched_gemm(batch, M, N, K, gemm_operand(a), false, gemm_operand(b), false, out.data<T>());
-  });
+  if (cuda) {
+    device_batched_gemm(batch, M, N, K, gemm_operand(a), false, gemm_operand(b), false, out);
+  } else {
+    dispatch_floating(a.dtype(), op, [&](auto tag) {
+      using T = decltype(tag);
+      batched_gemm(batch, M, N, K, gemm_operand(a), false, gemm_operand(b), false, out.data<T>());
+    });
+  }
   record<MatmulBackward>(out, {&a, &b}, a, b);
   return out;
 }
@@ -169,8 +209,15 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
                  out_features, "] for weight ", shape_str(weight.shape()), ", got ", shape_str(bias.shape()));
     b = bias.contiguous();
   }
-  on_cuda(op, {&x, &weight, &bias});
+  const bool cuda = runs_on_cuda(op, {&x, &weight, &bias});
   Tensor y = Tensor::empty({N, out_features}, x.dtype(), x.device());
+  if (cuda) {
+    // y = x W^T (+ b): the rows of y start as copies of b and the GEMM accumulates onto them.
+    if (b.defined()) cuda_ops::fill_rows_with_bias(b, y);
+    device_batched_gemm(1, N, out_features, in, gemm_operand(x), false, gemm_operand(weight), true, y, b.defined());
+    record<LinearBackward>(y, {&x, &weight, &bias}, x, weight, bias.defined());
+    return y;
+  }
   dispatch_floating(x.dtype(), op, [&](auto tag) {
     using T = decltype(tag);
     T* py = y.data<T>();

@@ -1,6 +1,7 @@
 #include "engine/ops/loss.h"
 
 #include "engine/autograd/node.h"
+#include "engine/cuda/ops.h"
 #include "engine/ops/elementwise.h"
 #include "engine/ops/op_checks.h"
 #include "engine/ops/reduction.h"
@@ -28,6 +29,14 @@ class CrossEntropyBackward final : public Node {
   std::vector<Tensor> backward(const Tensor& g) override {
     const std::int64_t n = log_probs_.size(0), c = log_probs_.size(1);
     Tensor gx = Tensor::empty(log_probs_.shape(), log_probs_.dtype(), log_probs_.device());
+    if (log_probs_.device().is_cuda()) {
+      // The scale g / n is read on the device: no host round trip in backward.
+      if (soft_)
+        cuda_ops::soft_cross_entropy_backward(log_probs_, labels_or_target_, g, gx);
+      else
+        cuda_ops::cross_entropy_backward(log_probs_, labels_or_target_, g, gx);
+      return {gx};
+    }
     dispatch_floating(log_probs_.dtype(), name(), [&](auto tag) {
       using T = decltype(tag);
       const double scale = static_cast<double>(g.item<T>()) / static_cast<double>(n);
@@ -72,15 +81,23 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& labels) {
   SCEALD_CHECK(labels.dtype() == DType::Int64, op, ": the labels must be int64, got ", labels.str());
   SCEALD_CHECK(labels.dim() == 1 && labels.size(0) == logits.size(0), op, ": the labels must have shape [",
                logits.size(0), "] to match the logits ", logits.str(), ", got ", labels.str());
-  on_cuda(op, {&logits, &labels});
+  const bool cuda = runs_on_cuda(op, {&logits, &labels});
   const std::int64_t n = logits.size(0), c = logits.size(1);
   const Tensor lc = labels.contiguous();
-  const std::int64_t* lab = lc.data<std::int64_t>();
+  // The range check reads the labels on the host (for CUDA labels, a copy of n integers).
+  const Tensor host_labels = cuda ? lc.to(Device::cpu()) : lc;
+  const std::int64_t* lab = host_labels.data<std::int64_t>();
   for (std::int64_t i = 0; i < n; ++i)
     SCEALD_CHECK(lab[i] >= 0 && lab[i] < c, op, ": label ", lab[i], " at index ", i, " is out of range [0, ", c,
                  ") for logits ", logits.str());
   const Tensor xc = logits.contiguous();
   Tensor log_probs = Tensor::empty(logits.shape(), logits.dtype(), logits.device());
+  if (cuda) {
+    Tensor out = Tensor::empty({}, logits.dtype(), logits.device());
+    cuda_ops::cross_entropy_forward(xc, lc, log_probs, out);
+    record<CrossEntropyBackward>(out, {&logits}, log_probs, lc, false);
+    return out;
+  }
   double total = 0.0;
   dispatch_floating(logits.dtype(), op, [&](auto tag) {
     using T = decltype(tag);
@@ -98,10 +115,16 @@ Tensor soft_cross_entropy(const Tensor& logits, const Tensor& target) {
   check_same_dtype_device(op, logits, target);
   SCEALD_CHECK(target.shape() == logits.shape(), op, ": the target ", target.str(), " must have the shape of the logits ",
                logits.str());
-  on_cuda(op, {&logits, &target});
+  const bool cuda = runs_on_cuda(op, {&logits, &target});
   const std::int64_t n = logits.size(0), c = logits.size(1);
   const Tensor xc = logits.contiguous(), tc = target.contiguous();
   Tensor log_probs = Tensor::empty(logits.shape(), logits.dtype(), logits.device());
+  if (cuda) {
+    Tensor out = Tensor::empty({}, logits.dtype(), logits.device());
+    cuda_ops::soft_cross_entropy_forward(xc, tc, log_probs, out);
+    record<CrossEntropyBackward>(out, {&logits}, log_probs, tc, true);
+    return out;
+  }
   double total = 0.0;
   dispatch_floating(logits.dtype(), op, [&](auto tag) {
     using T = decltype(tag);
@@ -120,7 +143,6 @@ Tensor mse_loss(const Tensor& a, const Tensor& b) {
   SCEALD_CHECK(a.shape() == b.shape(), op, ": the operands must have the same shape, got ", a.str(), " and ",
                b.str());
   SCEALD_CHECK(a.numel() > 0, op, ": the mean over the empty tensor ", a.str(), " is undefined");
-  on_cuda(op, {&a, &b});
   Tensor diff, out;
   {
     NoGradGuard no_grad;

@@ -1,5 +1,6 @@
 #include "engine/ops/op_checks.h"
 
+#include "engine/cuda/ops.h"
 #include "engine/error.h"
 
 namespace sceald {
@@ -24,6 +25,20 @@ void check_same_dtype_device(const char* op, const Tensor& a, const Tensor& b) {
                " (copy explicitly with .to(device))");
 }
 
+bool runs_on_cuda(const char* op, std::initializer_list<const Tensor*> tensors) {
+  const Tensor* first = nullptr;
+  for (const Tensor* t : tensors) {
+    if (!t || !t->defined()) continue;
+    if (!first) {
+      first = t;
+      continue;
+    }
+    SCEALD_CHECK(t->device() == first->device(), op, ": tensors on different devices: ", first->str(), " and ",
+                 t->str(), " (copy explicitly with .to(device))");
+  }
+  return first != nullptr && first->device().is_cuda();
+}
+
 bool on_cuda(const char* op, std::initializer_list<const Tensor*> tensors) {
   bool any_cuda = false;
   for (const Tensor* t : tensors)
@@ -31,6 +46,17 @@ bool on_cuda(const char* op, std::initializer_list<const Tensor*> tensors) {
   if (any_cuda)
     throw Error(str_cat(op, ": no CUDA kernel for this op yet; copy the inputs to the CPU with .to(Device::cpu())"));
   return false;
+}
+
+void copy_into(const Tensor& dst, const Tensor& src) {
+  if (dst.device().is_cuda() && src.device() == dst.device() && src.dtype() == dst.dtype() &&
+      !(src.is_contiguous() && dst.is_contiguous())) {
+    SCEALD_CHECK(src.shape() == dst.shape(), "copy: source ", src.str(), " and destination ", dst.str(),
+                 " differ in shape");
+    cuda_ops::copy(src, dst);
+    return;
+  }
+  Tensor(dst).copy_(src);
 }
 
 Shape broadcast_strides(const Tensor& t, const Shape& shape) {

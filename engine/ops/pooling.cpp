@@ -1,6 +1,7 @@
 #include "engine/ops/pooling.h"
 
 #include "engine/autograd/node.h"
+#include "engine/cuda/ops.h"
 #include "engine/ops/op_checks.h"
 #include "kernels/cpu/pooling.h"
 
@@ -49,11 +50,16 @@ PoolGeometry max_pool2d_geometry(const Tensor& x, const MaxPool2dParams& p) {
 // Each output is one input (its window's arg-max), so its gradient goes there.
 class MaxPool2dBackward final : public Node {
  public:
-  MaxPool2dBackward(Shape input_shape, Tensor argmax) : input_shape_(std::move(input_shape)), argmax_(std::move(argmax)) {}
+  MaxPool2dBackward(Shape input_shape, Tensor argmax, const PoolGeometry& geometry)
+      : input_shape_(std::move(input_shape)), argmax_(std::move(argmax)), geometry_(geometry) {}
   const char* name() const override { return "MaxPool2dBackward"; }
   std::vector<Tensor> backward(const Tensor& grad_out) override {
     const Tensor gy = grad_out.contiguous();
     Tensor gx = Tensor::empty(input_shape_, gy.dtype(), gy.device());
+    if (gy.device().is_cuda()) {  // a deterministic gather over the windows (no atomics)
+      cuda_ops::max_pool2d_backward(gy, argmax_, geometry_, gx);
+      return {gx};
+    }
     const std::int64_t planes = input_shape_[0] * input_shape_[1];
     dispatch_floating(gy.dtype(), "max_pool2d backward", [&](auto tag) {
       using T = decltype(tag);
@@ -67,6 +73,7 @@ class MaxPool2dBackward final : public Node {
  private:
   Shape input_shape_;
   Tensor argmax_;  // int64 [N, C, Ho, Wo]: flat h * W + w inside each plane
+  PoolGeometry geometry_;  // the CUDA gather visits the windows that can cover each input
 };
 
 // Output (i, j) is the mean of its bin, so each input of the bin receives
@@ -78,6 +85,10 @@ class AdaptiveAvgPool2dBackward final : public Node {
   std::vector<Tensor> backward(const Tensor& grad_out) override {
     const Tensor gy = grad_out.contiguous();
     Tensor gx = Tensor::empty(input_shape_, gy.dtype(), gy.device());
+    if (gy.device().is_cuda()) {
+      cuda_ops::adaptive_avg_pool2d_backward(gy, gx);
+      return {gx};
+    }
     dispatch_floating(gy.dtype(), "adaptive_avg_pool2d backward", [&](auto tag) {
       using T = decltype(tag);
       kernels::cpu::adaptive_avg_pool2d_backward(static_cast<const T*>(gy.raw_data()),
@@ -95,16 +106,21 @@ class AdaptiveAvgPool2dBackward final : public Node {
 
 Tensor max_pool2d(const Tensor& x, const MaxPool2dParams& params) {
   const PoolGeometry g = max_pool2d_geometry(x, params);
-  on_cuda("max_pool2d", {&x});
+  const bool cuda = runs_on_cuda("max_pool2d", {&x});
   const Tensor xc = x.contiguous();
   const Shape out_shape{x.size(0), x.size(1), g.Ho, g.Wo};
   Tensor y = Tensor::empty(out_shape, x.dtype(), x.device());
   Tensor argmax = Tensor::empty(out_shape, DType::Int64, x.device());
-  dispatch_floating(x.dtype(), "max_pool2d", [&](auto tag) {
-    using T = decltype(tag);
-    kernels::cpu::max_pool2d_forward(xc.data<T>(), x.size(0) * x.size(1), g, y.data<T>(), argmax.data<std::int64_t>());
-  });
-  record<MaxPool2dBackward>(y, {&x}, x.shape(), argmax);
+  if (cuda) {
+    cuda_ops::max_pool2d_forward(xc, g, y, argmax);
+  } else {
+    dispatch_floating(x.dtype(), "max_pool2d", [&](auto tag) {
+      using T = decltype(tag);
+      kernels::cpu::max_pool2d_forward(xc.data<T>(), x.size(0) * x.size(1), g, y.data<T>(),
+                                       argmax.data<std::int64_t>());
+    });
+  }
+  record<MaxPool2dBackward>(y, {&x}, x.shape(), argmax, g);
   return y;
 }
 
@@ -115,14 +131,18 @@ Tensor adaptive_avg_pool2d(const Tensor& x, std::array<std::int64_t, 2> output_s
   SCEALD_CHECK(output_size[0] >= 1 && output_size[1] >= 1, op, ": the output size must be >= 1, got ",
                pair_str(output_size));
   SCEALD_CHECK(x.size(2) >= 1 && x.size(3) >= 1, op, ": the input ", shape_str(x.shape()), " has no pixels");
-  on_cuda(op, {&x});
+  const bool cuda = runs_on_cuda(op, {&x});
   const Tensor xc = x.contiguous();
   Tensor y = Tensor::empty({x.size(0), x.size(1), output_size[0], output_size[1]}, x.dtype(), x.device());
-  dispatch_floating(x.dtype(), op, [&](auto tag) {
-    using T = decltype(tag);
-    kernels::cpu::adaptive_avg_pool2d_forward(xc.data<T>(), x.size(0) * x.size(1), x.size(2), x.size(3),
-                                              output_size[0], output_size[1], y.data<T>());
-  });
+  if (cuda) {
+    cuda_ops::adaptive_avg_pool2d_forward(xc, y);
+  } else {
+    dispatch_floating(x.dtype(), op, [&](auto tag) {
+      using T = decltype(tag);
+      kernels::cpu::adaptive_avg_pool2d_forward(xc.data<T>(), x.size(0) * x.size(1), x.size(2), x.size(3),
+                                                output_size[0], output_size[1], y.data<T>());
+    });
+  }
   record<AdaptiveAvgPool2dBackward>(y, {&x}, x.shape());
   return y;
 }

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "engine/autograd/node.h"
+#include "engine/cuda/ops.h"
 #include "engine/ops/elementwise.h"
 #include "engine/ops/op_checks.h"
 #include "kernels/cpu/reduce.h"
@@ -54,6 +55,22 @@ Tensor sum_forward(const Tensor& x, const std::vector<int>& axes, const Shape& o
     perm_strides.push_back(x.strides()[a]);
   }
   Tensor out = Tensor::empty(out_shape, x.dtype(), x.device());
+  if (x.device().is_cuda()) {
+    const int first = axes.empty() ? 0 : axes.front();
+    const bool block = x.is_contiguous() && !axes.empty() && axes.back() - first + 1 == static_cast<int>(axes.size());
+    if (block) {
+      std::int64_t o = 1, r = 1, in = 1;
+      for (int i = 0; i < first; ++i) o *= s[i];
+      for (int a : axes) r *= s[a];
+      for (int i = axes.back() + 1; i < x.dim(); ++i) in *= s[i];
+      cuda_ops::sum_middle_axis(x, out, o, r, in);
+    } else {
+      Tensor gathered = Tensor::empty(perm_shape, x.dtype(), x.device());
+      cuda_ops::copy(Tensor::from_storage(x.storage(), perm_shape, perm_strides, x.offset(), x.dtype()), gathered);
+      cuda_ops::sum_middle_axis(gathered, out, outer, reduce, 1);
+    }
+    return out;
+  }
   dispatch_floating(x.dtype(), "sum", [&](auto tag) {
     using T = decltype(tag);
     const T* px = static_cast<const T*>(x.raw_data());
@@ -95,7 +112,6 @@ class SumBackward final : public Node {
 Tensor reduce_impl(const char* op, const Tensor& x, const std::vector<std::int64_t>& axes_in, bool keepdim,
                    bool average) {
   check_floating(op, x, "the input");
-  on_cuda(op, {&x});
   std::vector<int> axes = normalize_axes(axes_in, x.dim(), op);
   std::int64_t count = 1;
   for (int a : axes) count *= x.shape()[a];
@@ -150,11 +166,10 @@ class BroadcastBackward final : public Node {
 
 Tensor broadcast_to(const Tensor& x, const Shape& shape) {
   check_defined("broadcast_to", x, "the input");
-  on_cuda("broadcast_to", {&x});
   SCEALD_CHECK(broadcast_shapes(x.shape(), shape, "broadcast_to") == shape, "broadcast_to: ", x.str(),
                " cannot be broadcast to ", shape_str(shape));
   Tensor out = Tensor::empty(shape, x.dtype(), x.device());
-  out.copy_(Tensor::from_storage(x.storage(), shape, broadcast_strides(x, shape), x.offset(), x.dtype()));
+  copy_into(out, Tensor::from_storage(x.storage(), shape, broadcast_strides(x, shape), x.offset(), x.dtype()));
   record<BroadcastBackward>(out, {&x}, x.shape());
   return out;
 }

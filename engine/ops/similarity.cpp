@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "engine/autograd/node.h"
+#include "engine/cuda/ops.h"
 #include "engine/ops/op_checks.h"
 #include "engine/ops/reduction.h"
 
@@ -120,7 +121,7 @@ void l2_normalize_backward(const T* x, const T* g, T* gx, const AxisLayout& l, d
 Tensor expand_contiguous(const Tensor& t, const Shape& shape) {
   if (t.shape() == shape) return t.contiguous().detach();
   Tensor out = Tensor::empty(shape, t.dtype(), t.device());
-  out.copy_(Tensor::from_storage(t.storage(), shape, broadcast_strides(t, shape), t.offset(), t.dtype()));
+  copy_into(out, Tensor::from_storage(t.storage(), shape, broadcast_strides(t, shape), t.offset(), t.dtype()));
   return out;
 }
 
@@ -135,11 +136,15 @@ class CosineSimilarityBackward final : public Node {
     Tensor ga, gb;
     if (needs_input_grad(0)) ga = Tensor::empty(a_.shape(), a_.dtype(), a_.device());
     if (needs_input_grad(1)) gb = Tensor::empty(b_.shape(), b_.dtype(), b_.device());
-    dispatch_floating(a_.dtype(), name(), [&](auto tag) {
-      using T = decltype(tag);
-      cosine_backward(a_.data<T>(), b_.data<T>(), g.data<T>(), ga.defined() ? ga.data<T>() : nullptr,
-                      gb.defined() ? gb.data<T>() : nullptr, layout_, eps_);
-    });
+    if (a_.device().is_cuda()) {
+      cuda_ops::cosine_similarity_backward(a_, b_, g, ga, gb, layout_.outer, layout_.dim, layout_.inner, eps_);
+    } else {
+      dispatch_floating(a_.dtype(), name(), [&](auto tag) {
+        using T = decltype(tag);
+        cosine_backward(a_.data<T>(), b_.data<T>(), g.data<T>(), ga.defined() ? ga.data<T>() : nullptr,
+                        gb.defined() ? gb.data<T>() : nullptr, layout_, eps_);
+      });
+    }
     // Gradients of the broadcast inputs flow back summed over the broadcast axes.
     if (ga.defined()) ga = sum_to_shape(ga, a_shape_);
     if (gb.defined()) gb = sum_to_shape(gb, b_shape_);
@@ -161,6 +166,10 @@ class L2NormalizeBackward final : public Node {
   std::vector<Tensor> backward(const Tensor& g_in) override {
     const Tensor g = g_in.contiguous();
     Tensor gx = Tensor::empty(x_.shape(), x_.dtype(), x_.device());
+    if (x_.device().is_cuda()) {
+      cuda_ops::l2_normalize_backward(x_, g, gx, layout_.outer, layout_.dim, layout_.inner, eps_);
+      return {gx};
+    }
     dispatch_floating(x_.dtype(), name(), [&](auto tag) {
       using T = decltype(tag);
       l2_normalize_backward(x_.data<T>(), g.data<T>(), gx.data<T>(), layout_, eps_);
@@ -183,7 +192,7 @@ Tensor cosine_similarity(const Tensor& a, const Tensor& b, std::int64_t axis_in,
   check_floating(op, b, "the second operand");
   check_same_dtype_device(op, a, b);
   SCEALD_CHECK(eps > 0.0, op, ": eps must be positive, got ", eps);
-  on_cuda(op, {&a, &b});
+  const bool cuda = runs_on_cuda(op, {&a, &b});
   const Shape shape = broadcast_shapes(a.shape(), b.shape(), op);
   const int axis = normalize_axis(axis_in, static_cast<std::int64_t>(shape.size()), op);
   const Tensor ab = expand_contiguous(a, shape), bb = expand_contiguous(b, shape);
@@ -191,10 +200,14 @@ Tensor cosine_similarity(const Tensor& a, const Tensor& b, std::int64_t axis_in,
   out_shape.erase(out_shape.begin() + axis);
   Tensor out = Tensor::empty(out_shape, a.dtype(), a.device());
   const AxisLayout l = axis_layout(shape, axis);
-  dispatch_floating(a.dtype(), op, [&](auto tag) {
-    using T = decltype(tag);
-    cosine_forward(ab.data<T>(), bb.data<T>(), out.data<T>(), l, eps);
-  });
+  if (cuda) {
+    cuda_ops::cosine_similarity_forward(ab, bb, out, l.outer, l.dim, l.inner, eps);
+  } else {
+    dispatch_floating(a.dtype(), op, [&](auto tag) {
+      using T = decltype(tag);
+      cosine_forward(ab.data<T>(), bb.data<T>(), out.data<T>(), l, eps);
+    });
+  }
   record<CosineSimilarityBackward>(out, {&a, &b}, ab, bb, a.shape(), b.shape(), l, eps);
   return out;
 }
@@ -203,15 +216,19 @@ Tensor l2_normalize(const Tensor& x, std::int64_t axis_in, double eps) {
   const char* op = "l2_normalize";
   check_floating(op, x, "the input");
   SCEALD_CHECK(eps > 0.0, op, ": eps must be positive, got ", eps);
-  on_cuda(op, {&x});
+  const bool cuda = runs_on_cuda(op, {&x});
   const int axis = normalize_axis(axis_in, x.dim(), op);
   const Tensor xc = x.contiguous().detach();
   Tensor out = Tensor::empty(x.shape(), x.dtype(), x.device());
   const AxisLayout l = axis_layout(x.shape(), axis);
-  dispatch_floating(x.dtype(), op, [&](auto tag) {
-    using T = decltype(tag);
-    l2_normalize_forward(xc.data<T>(), out.data<T>(), l, eps);
-  });
+  if (cuda) {
+    cuda_ops::l2_normalize_forward(xc, out, l.outer, l.dim, l.inner, eps);
+  } else {
+    dispatch_floating(x.dtype(), op, [&](auto tag) {
+      using T = decltype(tag);
+      l2_normalize_forward(xc.data<T>(), out.data<T>(), l, eps);
+    });
+  }
   record<L2NormalizeBackward>(out, {&x}, xc, l, eps);
   return out;
 }

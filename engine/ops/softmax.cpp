@@ -1,6 +1,7 @@
 #include "engine/ops/softmax.h"
 
 #include "engine/autograd/node.h"
+#include "engine/cuda/ops.h"
 #include "engine/ops/op_checks.h"
 #include "kernels/cpu/softmax.h"
 
@@ -34,6 +35,10 @@ class SoftmaxBackward final : public Node {
     const Tensor g = g_in.contiguous();
     Tensor gx = Tensor::empty(out_.shape(), out_.dtype(), out_.device());
     const AxisLayout l = axis_layout(out_.shape(), axis_);
+    if (out_.device().is_cuda()) {
+      cuda_ops::softmax_backward(out_, g, gx, l.outer, l.axis, l.inner, log_output_);
+      return {gx};
+    }
     dispatch_floating(out_.dtype(), name(), [&](auto tag) {
       using T = decltype(tag);
       kernels::cpu::softmax_backward(out_.data<T>(), g.data<T>(), gx.data<T>(), l.outer, l.axis, l.inner,
@@ -51,15 +56,19 @@ class SoftmaxBackward final : public Node {
 
 Tensor softmax_impl(const char* op, const Tensor& x, std::int64_t axis_in, bool log_output) {
   check_floating(op, x, "the input");
-  on_cuda(op, {&x});
+  const bool cuda = runs_on_cuda(op, {&x});
   const int axis = normalize_axis(axis_in, x.dim(), op);
   const Tensor xc = x.contiguous();
   Tensor out = Tensor::empty(x.shape(), x.dtype(), x.device());
   const AxisLayout l = axis_layout(x.shape(), axis);
-  dispatch_floating(x.dtype(), op, [&](auto tag) {
-    using T = decltype(tag);
-    kernels::cpu::softmax_forward(xc.data<T>(), out.data<T>(), l.outer, l.axis, l.inner, log_output);
-  });
+  if (cuda) {
+    cuda_ops::softmax_forward(xc, out, l.outer, l.axis, l.inner, log_output);
+  } else {
+    dispatch_floating(x.dtype(), op, [&](auto tag) {
+      using T = decltype(tag);
+      kernels::cpu::softmax_forward(xc.data<T>(), out.data<T>(), l.outer, l.axis, l.inner, log_output);
+    });
+  }
   record<SoftmaxBackward>(out, {&x}, out, axis, log_output);
   return out;
 }

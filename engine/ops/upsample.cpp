@@ -1,6 +1,7 @@
 #include "engine/ops/upsample.h"
 
 #include "engine/autograd/node.h"
+#include "engine/cuda/ops.h"
 #include "engine/ops/op_checks.h"
 #include "kernels/cpu/upsample.h"
 
@@ -16,6 +17,10 @@ class UpsampleNearest2dBackward final : public Node {
   std::vector<Tensor> backward(const Tensor& grad_out) override {
     const Tensor gy = grad_out.contiguous();
     Tensor gx = Tensor::empty(input_shape_, gy.dtype(), gy.device());
+    if (gy.device().is_cuda()) {
+      cuda_ops::upsample_nearest2d_backward(gy, gx);
+      return {gx};
+    }
     dispatch_floating(gy.dtype(), "upsample_nearest2d backward", [&](auto tag) {
       using T = decltype(tag);
       kernels::cpu::upsample_nearest2d_backward(static_cast<const T*>(gy.raw_data()),
@@ -35,14 +40,18 @@ Tensor upsample_nearest_impl(const char* op, const Tensor& x, std::array<std::in
   SCEALD_CHECK(output_size[0] >= 1 && output_size[1] >= 1, op, ": the output size must be >= 1, got [",
                output_size[0], ", ", output_size[1], "]");
   SCEALD_CHECK(x.size(2) >= 1 && x.size(3) >= 1, op, ": the input ", shape_str(x.shape()), " has no pixels");
-  on_cuda(op, {&x});
+  const bool cuda = runs_on_cuda(op, {&x});
   const Tensor xc = x.contiguous();
   Tensor y = Tensor::empty({x.size(0), x.size(1), output_size[0], output_size[1]}, x.dtype(), x.device());
-  dispatch_floating(x.dtype(), op, [&](auto tag) {
-    using T = decltype(tag);
-    kernels::cpu::upsample_nearest2d_forward(xc.data<T>(), x.size(0) * x.size(1), x.size(2), x.size(3),
-                                             output_size[0], output_size[1], y.data<T>());
-  });
+  if (cuda) {
+    cuda_ops::upsample_nearest2d_forward(xc, y);
+  } else {
+    dispatch_floating(x.dtype(), op, [&](auto tag) {
+      using T = decltype(tag);
+      kernels::cpu::upsample_nearest2d_forward(xc.data<T>(), x.size(0) * x.size(1), x.size(2), x.size(3),
+                                               output_size[0], output_size[1], y.data<T>());
+    });
+  }
   record<UpsampleNearest2dBackward>(y, {&x}, x.shape());
   return y;
 }

@@ -3,6 +3,8 @@
 #include <cmath>
 
 #include "engine/autograd/grad_mode.h"
+#include "engine/cuda/ops.h"
+#include "engine/cuda/param_grad.h"
 #include "engine/error.h"
 
 namespace sceald::optim {
@@ -60,19 +62,26 @@ void adam_update(T* p, const T* g, T* m, T* v, std::int64_t n, const AdamScalars
 void Adam::step() {
   NoGradGuard no_grad;
   for (std::size_t i = 0; i < params().size(); ++i) {
-    Tensor g = checked_grad(i);
-    if (!g.defined()) continue;
     Tensor p = params()[i];
+    const bool cuda = p.device().is_cuda();
+    Tensor g = cuda ? cuda::checked_param_grad(name(), i, p) : checked_grad(i);
+    if (!g.defined()) continue;
     auto& slots = state(i);
     if (!slots.count("step")) {
-      slots["step"] = Tensor::zeros({}, DType::Int64);
-      slots["exp_avg"] = Tensor::zeros(p.shape(), p.dtype());
-      slots["exp_avg_sq"] = Tensor::zeros(p.shape(), p.dtype());
+      slots["step"] = Tensor::zeros({}, DType::Int64);  // the step count stays on the host
+      slots["exp_avg"] = Tensor::zeros(p.shape(), p.dtype(), p.device());
+      slots["exp_avg_sq"] = Tensor::zeros(p.shape(), p.dtype(), p.device());
     }
     std::int64_t& step = slots["step"].data<std::int64_t>()[0];
     ++step;
     const AdamScalars scalars{lr(), betas.first, betas.second, eps, weight_decay, decoupled_, step};
     Tensor m = slots["exp_avg"], v = slots["exp_avg_sq"];
+    if (cuda) {  // one fused kernel per parameter
+      cuda_ops::adam_update(p, g, m, v,
+                            {scalars.lr, scalars.beta1, scalars.beta2, scalars.eps, scalars.weight_decay,
+                             scalars.decoupled, scalars.step});
+      continue;
+    }
     dispatch_floating(p.dtype(), name().c_str(), [&](auto tag) {
       using T = decltype(tag);
       adam_update<T>(p.data<T>(), g.data<T>(), m.data<T>(), v.data<T>(), p.numel(), scalars);

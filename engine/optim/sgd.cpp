@@ -1,6 +1,8 @@
 #include "engine/optim/sgd.h"
 
 #include "engine/autograd/grad_mode.h"
+#include "engine/cuda/ops.h"
+#include "engine/cuda/param_grad.h"
 #include "engine/error.h"
 
 namespace sceald::optim {
@@ -40,16 +42,21 @@ void sgd_update(T* p, const T* g, T* buf, bool first_step, std::int64_t n, doubl
 void SGD::step() {
   NoGradGuard no_grad;
   for (std::size_t i = 0; i < params().size(); ++i) {
-    Tensor g = checked_grad(i);
-    if (!g.defined()) continue;
     Tensor p = params()[i];
+    const bool cuda = p.device().is_cuda();
+    Tensor g = cuda ? cuda::checked_param_grad(name(), i, p) : checked_grad(i);
+    if (!g.defined()) continue;
     Tensor buf;
     bool first_step = false;
     if (momentum != 0.0) {
       auto& slots = state(i);
       first_step = !slots.count("momentum_buffer");
-      if (first_step) slots["momentum_buffer"] = Tensor::empty(p.shape(), p.dtype());
+      if (first_step) slots["momentum_buffer"] = Tensor::empty(p.shape(), p.dtype(), p.device());
       buf = slots["momentum_buffer"];
+    }
+    if (cuda) {  // one fused kernel per parameter
+      cuda_ops::sgd_update(p, g, buf, first_step, lr(), momentum, dampening, weight_decay, nesterov);
+      continue;
     }
     dispatch_floating(p.dtype(), "SGD", [&](auto tag) {
       using T = decltype(tag);
