@@ -1,12 +1,7 @@
 #!/usr/bin/env bash
-# Builds if needed, then runs `sceald` with the given arguments.
+# Builds (incrementally: quick when nothing changed), then runs `sceald` with
+# the given arguments, e.g. `./scripts/run.sh train --with-baseline`.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
-if [ ! -x "$root/build/sceald" ]; then
-  "$root/scripts/build.sh" >&2
-fi
-if [ ! -x "$root/build/sceald" ]; then
-  echo "run.sh: the sceald command line is not built yet (it lands with the SCE-ALD issue)" >&2
-  exit 2
-fi
+"$root/scripts/build.sh" > "$root/build.log" 2>&1 || { tail -n 40 "$root/build.log" >&2; exit 1; }
 exec "$root/build/sceald" "$@"

@@ -1,0 +1,43 @@
+// `sceald eval`: a trained run's metrics on a dataset split. The work is train::evaluate_checkpoint.
+#include <iostream>
+#include <memory>
+
+#include "apps/command_registry.h"
+#include "apps/progress.h"
+#include "nets/sceald/evaluate.h"
+#include "nets/sceald/reports.h"
+
+namespace sceald::apps {
+namespace {
+
+struct EvalArgs {
+  train::EvalRequest request;
+  std::string json;
+};
+
+void setup(CLI::App& root) {
+  CLI::App* cmd = root.add_subcommand("eval", "Evaluate a trained run on a dataset split");
+  auto a = std::make_shared<EvalArgs>();
+  cmd->add_option("--checkpoint", a->request.checkpoint, "run folder or checkpoint file")->required();
+  cmd->add_option("--dataset", a->request.dataset, "default: the run's");
+  cmd->add_option("--data-root", a->request.data_root, "default: the run's");
+  cmd->add_option("--split", a->request.split, "default: the run's validation split");
+  cmd->add_option("--labels", a->request.labels, "plurality or fer2013");
+  cmd->add_option("--batch-size", a->request.batch_size)->capture_default_str();
+  cmd->add_option("--json", a->json, "also write the metrics here");
+  cmd->callback([a] {
+    Progress progress;
+    train::TrainHooks hooks;
+    hooks.batch = [&](const std::string& s, int e, std::int64_t d, std::int64_t t) { progress.update(s, e, d, t); };
+    const auto r = train::evaluate_checkpoint(a->request, hooks);
+    progress.finish_line();
+    const auto j = train::metrics_json(r);
+    std::cout << j.dump(2) << "\n";
+    if (!a->json.empty()) train::write_json_file(a->json, j);
+  });
+}
+
+const CommandRegistration registration("eval", setup);
+
+}  // namespace
+}  // namespace sceald::apps

@@ -1,0 +1,136 @@
+#include "nets/sceald/autoencoder_stage.h"
+
+#include <chrono>
+#include <filesystem>
+
+#include "engine/autograd/grad_mode.h"
+#include "engine/data/loader.h"
+#include "engine/error.h"
+#include "engine/io/safetensors.h"
+#include "engine/ops/elementwise.h"
+#include "engine/ops/loss.h"
+#include "engine/ops/reduction.h"
+#include "engine/ops/similarity.h"
+#include "engine/optim/adam.h"
+#include "nets/sceald/confidence.h"
+#include "nets/sceald/semantic.h"
+#include "nets/vgg10_autoencoder.h"
+
+namespace sceald::train {
+namespace fs = std::filesystem;
+
+namespace {
+
+data::LoaderOptions loader_options(const TrainConfig& c, const data::InputConvention& conv, bool augment,
+                                   bool shuffle, std::uint64_t seed) {
+  data::LoaderOptions o;
+  o.batch_size = c.batch_size;
+  o.shuffle = shuffle;
+  o.workers = c.workers;
+  o.seed = seed;
+  o.transform.convention = conv;
+  o.transform.side = c.image_size;
+  o.transform.augment = augment;
+  return o;
+}
+
+// The rows of V for the labels of a batch: [B, d], a constant.
+Tensor gather_rows(const Tensor& v, const Tensor& labels) {
+  const auto y = labels.to_vector<std::int64_t>();
+  const std::int64_t d = v.size(1);
+  Tensor out = Tensor::empty({static_cast<std::int64_t>(y.size()), d});
+  const float* src = v.data<float>();
+  float* dst = out.data<float>();
+  for (std::size_t i = 0; i < y.size(); ++i)
+    std::copy(src + y[i] * d, src + (y[i] + 1) * d, dst + static_cast<std::int64_t>(i) * d);
+  return out;
+}
+
+}  // namespace
+
+SemanticSpace prepare_semantic_space(const TrainConfig& config, const TrainingData& data, const std::string& out_dir,
+                                     const TrainHooks& hooks) {
+  SemanticSpace space;
+  space.word_vectors = method::load_class_word_vectors(config.word_vectors).to_tensor(DType::Float32).contiguous();
+  space.ground_cost = method::transport_ground_cost(space.word_vectors);
+  const std::string path = (fs::path(out_dir) / kSemanticFile).string();
+  const std::int64_t n = static_cast<std::int64_t>(data.train.size());
+
+  if (fs::exists(path)) {
+    const io::SafetensorsFile f = io::load_safetensors(path);
+    SCEALD_CHECK(f.at("semantic_graph").size(0) == n, path, ": made for ", f.at("semantic_graph").size(0),
+                 " training images, this training set has ", n, "; use a fresh --out folder");
+    space.codes = f.at("codes");
+    space.semantic_graph = f.at("semantic_graph");
+    return space;
+  }
+
+  nets::VGG10AutoEncoderOptions ao;
+  ao.side = config.image_size;
+  ao.in_channels = data.convention.channels;
+  ao.code_dim = space.word_vectors.size(1);
+  ao.hidden = config.ae_hidden;
+  ao.width = config.ae_width;
+  Generator gen(config.seed * 6364136223846793005ULL + 3);
+  nets::VGG10AutoEncoder ae(ao, gen);
+  optim::Adam adam(ae.parameters(), config.ae_lr);
+
+  data::DataLoader train_loader(data.train, loader_options(config, data.convention, true, true, config.seed + 7));
+  const auto images_per_epoch = n;
+  for (int epoch = 1; epoch <= config.ae_epochs; ++epoch) {
+    const auto t0 = std::chrono::steady_clock::now();
+    ae.train();
+    train_loader.start_epoch(epoch);
+    double loss_sum = 0, mse_sum = 0, cos_sum = 0;
+    std::int64_t seen = 0;
+    while (auto batch = train_loader.next()) {
+      const std::int64_t b = batch->images.size(0);
+      auto out = ae.forward_with_code(batch->images);
+      Tensor mse = mse_loss(out.reconstruction, batch->images);
+      // SPEC Eq. 1: the cosine term reaches only the encoder (autograd sees to it).
+      Tensor cos = mean(cosine_similarity(gather_rows(space.word_vectors, batch->labels), out.code, 1));
+      Tensor loss = mse + (neg(cos) + 1.0) * config.gamma;
+      ae.zero_grad();
+      loss.backward();
+      adam.step();
+      loss_sum += loss.item<float>() * b;
+      mse_sum += mse.item<float>() * b;
+      cos_sum += cos.item<float>() * b;
+      seen += b;
+      if (hooks.batch) hooks.batch("ae", epoch, seen, images_per_epoch);
+    }
+    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (hooks.epoch)
+      hooks.epoch({{"stage", "ae"}, {"epoch", epoch}, {"loss", loss_sum / seen}, {"mse", mse_sum / seen},
+                   {"cosine", cos_sum / seen}, {"seconds", secs}, {"images_per_second", seen / secs}});
+  }
+
+  // Frozen: codes of every training image, no augmentation, in dataset order.
+  ae.eval();
+  NoGradGuard no_grad;
+  data::DataLoader plain(data.train, loader_options(config, data.convention, false, false, config.seed));
+  plain.start_epoch(0);
+  space.codes = Tensor::empty({n, space.word_vectors.size(1)});
+  float* codes = space.codes.data<float>();
+  std::int64_t done = 0;
+  while (auto batch = plain.next()) {
+    const Tensor c = ae.encode(batch->images).contiguous();
+    const float* src = c.data<float>();
+    for (std::size_t i = 0; i < batch->indices.size(); ++i)
+      std::copy(src + i * c.size(1), src + (i + 1) * c.size(1), codes + batch->indices[i] * c.size(1));
+    done += c.size(0);
+    if (hooks.batch) hooks.batch("ae-codes", 0, done, n);
+  }
+  space.semantic_graph = method::semantic_cr_graph(space.codes, space.word_vectors);
+
+  std::vector<std::pair<std::string, Tensor>> tensors;
+  for (auto& [name, t] : ae.state_dict()) tensors.emplace_back("ae." + name, t);
+  tensors.emplace_back("codes", space.codes);
+  tensors.emplace_back("semantic_graph", space.semantic_graph);
+  tensors.emplace_back("word_vectors", space.word_vectors);
+  io::save_safetensors(path, tensors,
+                       {{"config", config.to_json().dump()}, {"input_convention", data.convention.to_string()}});
+  return space;
+}
+
+}  // namespace sceald::train

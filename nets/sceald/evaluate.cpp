@@ -1,0 +1,100 @@
+#include "nets/sceald/evaluate.h"
+
+#include <cmath>
+
+#include "engine/autograd/grad_mode.h"
+#include "engine/data/loader.h"
+#include "engine/error.h"
+#include "engine/ops/layout.h"
+#include "engine/ops/softmax.h"
+#include "nets/sceald/reports.h"
+
+namespace sceald::train {
+
+EvalResult evaluate_net(const TaskNet& net, const data::Dataset& dataset, const data::InputConvention& convention,
+                        int side, int batch_size, int workers, const TrainHooks& hooks) {
+  const bool was_training = net.module->is_training();
+  net.module->eval();
+  NoGradGuard no_grad;
+  data::LoaderOptions o;
+  o.batch_size = batch_size;
+  o.workers = workers;
+  o.transform.convention = convention;
+  o.transform.side = side;
+  data::DataLoader loader(dataset, o);
+  loader.start_epoch(0);
+  method::ConfusionMatrix confusion(data::kNumExpressions);
+  std::vector<Tensor> parts, votes;
+  std::int64_t done = 0;
+  while (auto batch = loader.next()) {
+    const Tensor logits = net.module->forward(batch->images).contiguous();
+    confusion.add(logits, batch->labels);
+    parts.push_back(logits);
+    if (batch->distributions.defined()) votes.push_back(batch->distributions);
+    done += logits.size(0);
+    if (hooks.batch) hooks.batch("eval", 0, done, static_cast<std::int64_t>(dataset.size()));
+  }
+  net.module->train(was_training);
+  EvalResult r;
+  r.metrics = confusion.metrics();
+  r.logits = concat(parts, 0);
+  if (loader.has_distributions() && votes.size() == parts.size())
+    r.kl_votes = method::mean_kl_votes_to_logits(concat(votes, 0), r.logits);
+  if (auto truth = true_distributions(dataset)) r.kl_true = mean_kl_true(*truth, dataset, softmax(r.logits, 1));
+  return r;
+}
+
+nlohmann::json metrics_json(const EvalResult& result) {
+  const auto& m = result.metrics;
+  nlohmann::json per_class = nlohmann::json::array();
+  for (double a : m.per_class_accuracy) per_class.push_back(std::isnan(a) ? nlohmann::json(nullptr) : nlohmann::json(a));
+  nlohmann::json confusion = nlohmann::json::array();
+  for (int t = 0; t < m.num_classes; ++t) {
+    nlohmann::json row = nlohmann::json::array();
+    for (int p = 0; p < m.num_classes; ++p) row.push_back(m.count(t, p));
+    confusion.push_back(row);
+  }
+  nlohmann::json j = {{"accuracy", m.accuracy},
+                      {"per_class_accuracy", per_class},
+                      {"mean_class_accuracy", m.mean_class_accuracy},
+                      {"confusion", confusion},
+                      {"count", m.total}};
+  if (result.kl_votes) j["kl_votes"] = *result.kl_votes;
+  if (result.kl_true) j["kl_true"] = *result.kl_true;
+  return j;
+}
+
+EvalResult evaluate_checkpoint(const EvalRequest& request, const TrainHooks& hooks) {
+  LoadedRun run = load_run(request.checkpoint);
+  TrainConfig c = run.config;
+  if (!request.dataset.empty()) {
+    c.dataset = request.dataset;
+    c.data_root = request.data_root;  // another dataset needs its own root
+  } else if (!request.data_root.empty()) {
+    c.data_root = request.data_root;
+  }
+  if (!request.labels.empty()) c.labels = request.labels;
+  const data::Dataset d = open_split(c, request.split.empty() ? c.val_split : request.split);
+  return evaluate_net(run.net, d, run.convention, c.image_size, request.batch_size, request.workers, hooks);
+}
+
+std::vector<std::vector<double>> predict_images(const std::string& checkpoint, const std::vector<std::string>& images) {
+  LoadedRun run = load_run(checkpoint);
+  data::SampleTransform t;
+  t.convention = run.convention;
+  t.side = run.config.image_size;
+  NoGradGuard no_grad;
+  std::vector<std::vector<double>> out;
+  for (const auto& path : images) {
+    data::Sample s;
+    s.id = path;
+    s.path = path;
+    s.label = 0;
+    const Tensor x = data::load_sample_tensor(s, t);
+    const Tensor logits = run.net.module->forward(x.reshape({1, x.size(0), x.size(1), x.size(2)}));
+    out.push_back(softmax(logits, 1).to(DType::Float64).to_vector<double>());
+  }
+  return out;
+}
+
+}  // namespace sceald::train

@@ -1,0 +1,236 @@
+#include "nets/sceald/task_stage.h"
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+
+#include "engine/autograd/grad_mode.h"
+#include "engine/cuda_runtime.h"
+#include "engine/data/loader.h"
+#include "engine/error.h"
+#include "engine/io/atomic_file.h"
+#include "engine/optim/adam.h"
+#include "nets/sceald/confidence.h"
+#include "nets/sceald/label_distribution.h"
+#include "nets/sceald/losses.h"
+#include "nets/sceald/metrics.h"
+#include "nets/sceald/reports.h"
+
+namespace sceald::train {
+namespace fs = std::filesystem;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// One pass without augmentation storing every training feature.
+void fill_bank(const TaskNet& net, const TrainConfig& c, const TrainingData& data, method::FeatureBank& bank,
+               const TrainHooks& hooks) {
+  const bool was_training = net.module->is_training();
+  net.module->eval();
+  NoGradGuard no_grad;
+  data::LoaderOptions o;
+  o.batch_size = c.batch_size;
+  o.workers = c.workers;
+  o.transform.convention = data.convention;
+  o.transform.side = c.image_size;
+  data::DataLoader loader(data.train, o);
+  loader.start_epoch(0);
+  std::int64_t done = 0;
+  while (auto batch = loader.next()) {
+    bank.store(net.forward_with_feature(batch->images).feature, batch->indices);
+    done += batch->images.size(0);
+    if (hooks.batch) hooks.batch("features", 0, done, static_cast<std::int64_t>(data.train.size()));
+  }
+  net.module->train(was_training);
+}
+
+}  // namespace
+
+TaskResult train_task(const TrainConfig& c, const TrainingData& data, const SemanticSpace& space,
+                      const std::string& run_dir, bool resume, const TrainHooks& hooks, const RunControl& control) {
+  fs::create_directories(run_dir);
+  const std::string latest = (fs::path(run_dir) / kLatestCheckpoint).string();
+  const std::string log_path = (fs::path(run_dir) / "log.jsonl").string();
+  const std::int64_t n = static_cast<std::int64_t>(data.train.size());
+  const method::ConfidenceOptions conf{method::parse_confidence_distance(c.confidence_distance),
+                                       method::kConfidenceEps};
+  const method::PrototypeMode mode = method::parse_prototype_mode(c.prototype);
+
+  TaskNet net = make_task_net(c, data.convention.channels);
+  optim::Adam adam(net.module->parameters(), c.lr);
+  std::optional<method::FeatureBank> bank;
+  TaskState state;
+  if (resume && fs::exists(latest)) {
+    state = load_task_checkpoint(latest, net, adam, bank, data.train_labels);
+  } else {
+    std::remove(log_path.c_str());  // a fresh run starts a fresh log
+  }
+
+  data::LoaderOptions lo;
+  lo.batch_size = c.batch_size;
+  lo.shuffle = true;
+  lo.workers = c.workers;
+  lo.seed = c.seed + 11;
+  lo.transform.convention = data.convention;
+  lo.transform.side = c.image_size;
+  lo.transform.augment = true;
+  data::DataLoader loader(data.train, lo);
+
+  TaskResult result;
+  for (int epoch = state.epoch + 1; epoch <= c.epochs; ++epoch) {
+    const auto t0 = Clock::now();
+    const double b = method::beta_for_epoch(epoch, c.ld_start_epoch, c.beta);
+    const bool ld = b < 1.0;
+    if (ld && !state.prototypes.defined()) {
+      if (!bank) bank.emplace(n, net.feature_dim);
+      fill_bank(net, c, data, *bank, hooks);
+      state.prototypes = bank->initial_prototypes(data.train_labels, data::kNumExpressions);
+      bank->begin_epoch();
+    }
+    net.module->train();
+    loader.start_epoch(epoch);
+    double loss_sum = 0;
+    std::int64_t seen = 0, correct = 0;
+    while (auto batch = loader.next()) {
+      const std::int64_t bs = batch->images.size(0);
+      auto out = net.forward_with_feature(batch->images);
+      Tensor l;
+      if (ld) {
+        bank->store(out.feature, batch->indices);
+        l = method::label_distribution(out.feature.detach(), state.prototypes, out.logits.dtype());
+      }
+      Tensor loss = method::sceald_loss(out.logits, batch->labels, l, b);
+      net.module->zero_grad();
+      loss.backward();
+      adam.step();
+      loss_sum += loss.item<float>() * bs;
+      const auto pred = method::argmax_rows(out.logits);
+      const auto y = batch->labels.to_vector<std::int64_t>();
+      for (std::size_t i = 0; i < y.size(); ++i) correct += pred[i] == y[i];
+      seen += bs;
+      if (hooks.batch) hooks.batch("task", epoch, seen, n);
+    }
+    if (ld) {
+      auto r = bank->refresh(data.train_labels, space.semantic_graph, state.prototypes, conf, mode, space.ground_cost);
+      state.prototypes = r.prototypes;
+      state.alpha = r.alpha;
+      state.task_graph = r.task_graph;
+      bank->begin_epoch();
+    }
+    const double train_secs = std::chrono::duration<double>(Clock::now() - t0).count();
+    result.validation = evaluate_net(net, data.val, data.convention, c.image_size, c.batch_size, c.workers, hooks);
+    state.epoch = epoch;
+    save_task_checkpoint(latest, net, adam, bank ? &*bank : nullptr, state, c, data.convention, data.train_labels);
+    nlohmann::json rec = {{"stage", "task"},
+                          {"epoch", epoch},
+                          {"beta", b},
+                          {"loss", loss_sum / seen},
+                          {"train_accuracy", static_cast<double>(correct) / seen},
+                          {"val_accuracy", result.validation.metrics.accuracy},
+                          {"val_mean_class_accuracy", result.validation.metrics.mean_class_accuracy},
+                          {"seconds", std::chrono::duration<double>(Clock::now() - t0).count()},
+                          {"images_per_second", seen / train_secs}};
+    if (result.validation.kl_votes) rec["val_kl_votes"] = *result.validation.kl_votes;
+    if (state.alpha.defined() && !data.noise.flipped.empty())
+      rec["auroc_alpha"] = method::confidence_auroc(state.alpha, data.noise.flipped);
+    append_json_line(log_path, rec);
+    if (hooks.epoch) hooks.epoch(rec);
+    if (control.stop_after_epoch > 0 && epoch >= control.stop_after_epoch && epoch < c.epochs) return result;
+  }
+  result.finished = true;
+  if (state.epoch >= c.epochs && !result.validation.logits.defined())  // resumed a finished run
+    result.validation = evaluate_net(net, data.val, data.convention, c.image_size, c.batch_size, c.workers, hooks);
+
+  // Per-sample report. A run that never used label distributions gets one
+  // feature pass and refresh here (SPEC: alpha = 1 first), for comparison.
+  if (!state.prototypes.defined()) {
+    if (!bank) bank.emplace(n, net.feature_dim);
+    fill_bank(net, c, data, *bank, hooks);
+    state.prototypes = bank->initial_prototypes(data.train_labels, data::kNumExpressions);
+    auto r = bank->refresh(data.train_labels, space.semantic_graph, state.prototypes, conf, mode, space.ground_cost);
+    state.prototypes = r.prototypes;
+    state.alpha = r.alpha;
+    state.task_graph = r.task_graph;
+  }
+  const Tensor ld_all = method::label_distribution(bank->features(), state.prototypes, DType::Float64);
+  write_samples_csv((fs::path(run_dir) / "samples.csv").string(), data.train, data.noise.rate > 0, state.alpha,
+                    space.semantic_graph, state.task_graph, ld_all);
+  save_task_checkpoint((fs::path(run_dir) / kFinalCheckpoint).string(), net, adam, &*bank, state, c, data.convention,
+                       data.train_labels);
+
+  result.metrics = metrics_json(result.validation);
+  result.metrics["split"] = c.val_split;
+  result.metrics["beta"] = c.beta;
+  if (!data.noise.flipped.empty()) {
+    result.metrics["auroc_alpha"] = method::confidence_auroc(state.alpha, data.noise.flipped);
+    result.metrics["noise_realised_rate"] = data.noise.realised_rate();
+  }
+  if (auto truth = true_distributions(data.train)) result.metrics["kl_true_label_distribution"] = mean_kl_true(*truth, data.train, ld_all);
+  write_json_file((fs::path(run_dir) / "metrics.json").string(), result.metrics);
+  return result;
+}
+
+std::string comparison_table(const nlohmann::json& base, const nlohmann::json& ours) {
+  std::string out;
+  char line[200];
+  std::snprintf(line, sizeof line, "%-44s %10s %10s\n", "", "baseline", "SCE-ALD");
+  out += line;
+  auto row = [&](const char* label, const char* key) {
+    if (!base.contains(key) || !ours.contains(key) || base[key].is_null() || ours[key].is_null()) return;
+    std::snprintf(line, sizeof line, "%-44s %10.4f %10.4f\n", label, base[key].get<double>(), ours[key].get<double>());
+    out += line;
+  };
+  row("accuracy (validation)", "accuracy");
+  row("mean class accuracy (validation)", "mean_class_accuracy");
+  row("KL(votes || softmax) (validation)", "kl_votes");
+  row("KL(true || softmax) (validation)", "kl_true");
+  row("KL(true || amended label distribution) (train)", "kl_true_label_distribution");
+  row("AUROC of alpha, clean vs flipped (train)", "auroc_alpha");
+  return out;
+}
+
+RunResult run_training(const TrainConfig& given, const std::string& out_dir, bool resume, bool with_baseline,
+                       const TrainHooks& hooks, const RunControl& control) {
+  TrainConfig c = given;
+  const std::string config_path = (fs::path(out_dir) / "config.json").string();
+  if (resume) {
+    SCEALD_CHECK(fs::exists(config_path), "--resume ", out_dir, ": no config.json there (not a sceald train folder)");
+    c = TrainConfig::from_json(nlohmann::json::parse(io::read_file(config_path)));
+  }
+  c.validate();
+  if (c.device != "cpu") {
+    SCEALD_CHECK(false, "--device ", c.device, ": sceald train runs on the CPU only so far",
+                 cuda::compiled() ? "" : " (and this build has no CUDA backend)", "; use --device cpu");
+  }
+  fs::create_directories(out_dir);
+  if (!resume) write_json_file(config_path, c.to_json());
+
+  const TrainingData data = open_training_data(c);
+  RunResult result;
+  SemanticSpace space;
+  if (c.stage != "task" || !fs::exists(fs::path(out_dir) / kSemanticFile)) {
+    SCEALD_CHECK(c.stage != "task", "--stage task needs ", (fs::path(out_dir) / kSemanticFile).string(),
+                 " from an earlier --stage ae run into the same --out folder");
+  }
+  space = prepare_semantic_space(c, data, out_dir, hooks);
+  if (c.stage == "ae") return result;
+
+  result.sceald = train_task(c, data, space, out_dir, resume, hooks, control);
+  if (with_baseline && result.sceald->finished) {
+    TrainConfig b = c;
+    b.beta = 1.0;
+    const std::string bdir = (fs::path(out_dir) / "baseline").string();
+    fs::create_directories(bdir);
+    if (!fs::exists(fs::path(bdir) / "config.json")) write_json_file((fs::path(bdir) / "config.json").string(), b.to_json());
+    result.baseline = train_task(b, data, space, bdir, resume, hooks, control);
+    if (result.baseline->finished) {
+      result.table = comparison_table(result.baseline->metrics, result.sceald->metrics);
+      write_json_file((fs::path(out_dir) / "comparison.json").string(),
+                      {{"baseline", result.baseline->metrics}, {"sceald", result.sceald->metrics}});
+    }
+  }
+  return result;
+}
+
+}  // namespace sceald::train
