@@ -145,21 +145,31 @@ SCEALD_TARGET_AVX512 void pack_avx512(const float* src, std::int64_t rs, std::in
       }
       continue;
     }
-    // ks == 1: rows of the source run along k; transpose 8 rows x 8 k at a
-    // time, walking 8 rows together so the hardware prefetcher follows them.
+    // ks == 1: rows of the source run along k. Take 8 rows x 16 k at a time
+    // (a whole cache line per row, so a line is never fetched twice even when
+    // a power-of-two stride makes the rows collide in L1) and transpose the
+    // two 8 x 8 halves. Walking 8 rows together lets the prefetcher follow.
     for (int g = 0; g < W / 8; ++g) {
       const int left = std::clamp(valid - 8 * g, 0, 8);
       const float* sg = s + 8 * g * rs;
-      for (std::int64_t k0 = 0; k0 < kc; k0 += 8) {
-        const int kv = static_cast<int>(std::min<std::int64_t>(8, kc - k0));
-        const __mmask8 kmask = static_cast<__mmask8>((1u << kv) - 1u);
-        __m256 r[8];
+      for (std::int64_t k0 = 0; k0 < kc; k0 += 16) {
+        const int kv = static_cast<int>(std::min<std::int64_t>(16, kc - k0));
+        const __mmask16 kmask = static_cast<__mmask16>((1u << kv) - 1u);
+        __m512 row[8];
 #pragma GCC unroll 8
         for (int q = 0; q < 8; ++q)
-          r[q] = q < left ? _mm256_maskz_loadu_ps(kmask, sg + q * rs + k0) : _mm256_setzero_ps();
-        transpose8x8(r);
+          row[q] = q < left ? _mm512_maskz_loadu_ps(kmask, sg + q * rs + k0) : _mm512_setzero_ps();
         float* d = dst + k0 * W + 8 * g;
-        for (int t = 0; t < kv; ++t) _mm256_storeu_ps(d + t * W, r[t]);
+        __m256 r[8];
+#pragma GCC unroll 8
+        for (int q = 0; q < 8; ++q) r[q] = _mm512_extractf32x8_ps(row[q], 0);
+        transpose8x8(r);
+        for (int t = 0; t < std::min(kv, 8); ++t) _mm256_storeu_ps(d + t * W, r[t]);
+        if (kv <= 8) continue;
+#pragma GCC unroll 8
+        for (int q = 0; q < 8; ++q) r[q] = _mm512_extractf32x8_ps(row[q], 1);
+        transpose8x8(r);
+        for (int t = 8; t < kv; ++t) _mm256_storeu_ps(d + t * W, r[t - 8]);
       }
     }
   }

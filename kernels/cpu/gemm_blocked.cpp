@@ -3,7 +3,6 @@
 // tile; each thread runs the whole loop nest on its block with its own packing
 // buffers, so there are no barriers and no shared writes.
 #include <omp.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -11,6 +10,7 @@
 #include <new>
 #include <utility>
 
+#include "kernels/cpu/cpu_features.h"
 #include "kernels/cpu/gemm_internal.h"
 
 namespace sceald::kernels::cpu::gemm_detail {
@@ -20,20 +20,17 @@ struct CacheSizes {
   std::int64_t l1, l2, l3;
 };
 
-std::int64_t sysconf_or(int name, std::int64_t fallback, std::int64_t lo, std::int64_t hi) {
-  const long v = ::sysconf(name);
-  if (v <= 0) return fallback;
-  return std::clamp<std::int64_t>(v, lo, hi);
-}
-
-// Per-core data cache sizes, read once. Virtual machines sometimes report
-// odd values (zero, or a whole host's L3), hence the defaults and clamps.
+// Per-core data cache sizes (read once, in cpu_features), clamped: virtual
+// machines sometimes report odd values (zero, or a whole host's L3).
 const CacheSizes& cache_sizes() {
-  static const CacheSizes sizes{
-      sysconf_or(_SC_LEVEL1_DCACHE_SIZE, 32 << 10, 16 << 10, 128 << 10),
-      sysconf_or(_SC_LEVEL2_CACHE_SIZE, 1 << 20, 256 << 10, 4 << 20),
-      sysconf_or(_SC_LEVEL3_CACHE_SIZE, 16 << 20, 2 << 20, 64 << 20),
-  };
+  static const CacheSizes sizes = [] {
+    const CpuFeatures& f = cpu_features();
+    auto clamp = [](std::size_t v, std::int64_t lo, std::int64_t hi) {
+      return std::clamp<std::int64_t>(static_cast<std::int64_t>(v), lo, hi);
+    };
+    return CacheSizes{clamp(f.l1d_bytes, 16 << 10, 128 << 10), clamp(f.l2_bytes, 256 << 10, 4 << 20),
+                      clamp(f.l3_bytes, 2 << 20, 64 << 20)};
+  }();
   return sizes;
 }
 
@@ -97,6 +94,34 @@ class ScratchBuffer {
 thread_local ScratchBuffer tl_pack_a;
 thread_local ScratchBuffer tl_pack_b;
 
+// Walks the source of the next B block a few cache lines per micro-tile, so
+// that its packing finds it in cache rather than waiting on DRAM. It matters
+// when M is small (im2col with 64 output channels): each B element then feeds
+// only a few multiply-adds and a plain pack stalls on memory every block.
+class BlockPrefetcher {
+ public:
+  // The block is `rows` runs of `row_bytes` contiguous bytes, `stride` apart.
+  void start(const void* base, std::int64_t stride, std::int64_t rows, std::int64_t row_bytes,
+             std::int64_t steps) {
+    base_ = static_cast<const char*>(base);
+    stride_ = stride;
+    rows_ = rows;
+    lines_per_row_ = row_bytes / 64 + 2;  // unaligned runs straddle one more line
+    row_ = line_ = 0;
+    per_step_ = ceil_div(rows * lines_per_row_, std::max<std::int64_t>(steps, 1));
+  }
+  void step() {
+    for (std::int64_t i = 0; i < per_step_ && row_ < rows_; ++i) {
+      __builtin_prefetch(base_ + row_ * stride_ + line_ * 64, 0, 2);
+      if (++line_ == lines_per_row_) line_ = 0, ++row_;
+    }
+  }
+
+ private:
+  const char* base_ = nullptr;
+  std::int64_t stride_ = 0, rows_ = 0, lines_per_row_ = 0, row_ = 0, line_ = 0, per_step_ = 0;
+};
+
 // One thread's share: the whole loop nest over an M x N block of C.
 template <typename T>
 void gemm_serial(const MicroKernel<T>& uk, const Blocking& blk, bool trans_a, bool trans_b, std::int64_t M,
@@ -112,6 +137,7 @@ void gemm_serial(const MicroKernel<T>& uk, const Blocking& blk, bool trans_a, bo
   // A little slack past the end lets vectorised packers round up.
   T* pa = static_cast<T*>(tl_pack_a.get(sizeof(T) * (mc_max * kc_max + 64)));
   T* pb = static_cast<T*>(tl_pack_b.get(sizeof(T) * (nc_max * kc_max + 64)));
+  BlockPrefetcher prefetch;
 
   for (std::int64_t ic = 0; ic < M; ic += blk.mc) {
     const std::int64_t mc = std::min(blk.mc, M - ic);
@@ -122,6 +148,20 @@ void gemm_serial(const MicroKernel<T>& uk, const Blocking& blk, bool trans_a, bo
       for (std::int64_t jc = 0; jc < N; jc += blk.nc) {
         const std::int64_t nc = std::min(blk.nc, N - jc);
         uk.pack_b(B + jc * b_rs + pc * b_ks, b_rs, b_ks, nc, kc, pb);
+        // The B block after this one in loop order: next jc, else next pc.
+        std::int64_t next_jc = jc + blk.nc, next_pc = pc;
+        if (next_jc >= N) next_jc = 0, next_pc = pc + blk.kc;
+        const std::int64_t calls = ceil_div(mc, mr) * ceil_div(nc, nr);
+        // Only for B stored K x N: there the block is kc short runs (one per k)
+        // that the hardware prefetcher barely follows. Stored N x K, the
+        // packer walks long runs along k and software prefetch only adds
+        // traffic.
+        if (next_pc < K && b_rs == 1) {
+          const std::int64_t nn = std::min(blk.nc, N - next_jc), nk = std::min(blk.kc, K - next_pc);
+          prefetch.start(B + next_jc + next_pc * b_ks, b_ks * sizeof(T), nk, nn * sizeof(T), calls);
+        } else {
+          prefetch.start(nullptr, 0, 0, 0, 1);
+        }
         for (std::int64_t ir = 0; ir < mc; ir += mr) {
           const int m = static_cast<int>(std::min<std::int64_t>(mr, mc - ir));
           const T* ap = pa + ir * kc;
@@ -129,6 +169,7 @@ void gemm_serial(const MicroKernel<T>& uk, const Blocking& blk, bool trans_a, bo
           for (std::int64_t jr = 0; jr < nc; jr += nr) {
             const int n = static_cast<int>(std::min<std::int64_t>(nr, nc - jr));
             uk.compute(kc, ap, pb + jr * kc, c_row + jr, ldc, m, n, alpha, beta_k);
+            prefetch.step();
           }
         }
       }
@@ -147,10 +188,10 @@ Grid choose_grid(int threads, std::int64_t M, std::int64_t N, int mr, int nr) {
   const std::int64_t tiles_m = ceil_div(M, mr), tiles_n = ceil_div(N, nr);
   Grid best{1, 1};
   double best_cost = -1;
-  for (int tm = 1; tm <= threads; ++tm) {
-    if (threads % tm) continue;
-    const int tn = threads / tm;
-    if (tm > tiles_m || tn > tiles_n) continue;
+  // Grids may leave threads idle (tm * tn < threads) when the tiles do not
+  // divide evenly among them.
+  for (int tm = 1; tm <= threads && tm <= tiles_m; ++tm) {
+    const int tn = static_cast<int>(std::min<std::int64_t>(threads / tm, tiles_n));
     const double rows = static_cast<double>(ceil_div(tiles_m, tm) * mr);
     const double cols = static_cast<double>(ceil_div(tiles_n, tn) * nr);
     const double cost = rows * cols + 16.0 * (rows + cols);

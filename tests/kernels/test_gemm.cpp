@@ -142,16 +142,18 @@ TEST_P(GemmIsa, MixedShapesPaddedStridesAndScalars) {
       }
 }
 
+// 1 vs 2 threads, and 3 (more threads than the grid can use evenly, so some
+// may idle) on a 2-core machine.
 TEST_P(GemmIsa, OneAndTwoThreadsAgree) {
   const int saved = omp_get_max_threads();
-  // Big enough to be split: along N, along M, and a square-ish one.
+  // Big enough to be split: along N, along M, and two square-ish ones.
   const GemmCase shapes[] = {{false, false, 40, 1500, 300, 0, 0, 3, 1, 0},
                              {true, false, 520, 130, 300, 0, 0, 0, 1, 0},
                              {false, true, 300, 257, 250, 1, 2, 0, 0.5, 1},
                              {true, true, 131, 283, 517, 0, 0, 0, 1, 0}};
   for (const GemmCase& c : shapes) {
     std::vector<std::vector<float>> results;
-    for (int threads : {1, 2}) {
+    for (int threads : {1, 2, 3}) {
       omp_set_num_threads(threads);
       std::vector<float> out;
       auto capture = [&](bool ta, bool tb, std::int64_t M, std::int64_t N, std::int64_t K, float alpha,
@@ -164,8 +166,11 @@ TEST_P(GemmIsa, OneAndTwoThreadsAgree) {
       results.push_back(out);
     }
     omp_set_num_threads(saved);
-    std::vector<double> one(results[0].begin(), results[0].end()), two(results[1].begin(), results[1].end());
-    EXPECT_TRUE(all_close(two, one, gemm_tolerance<float>(c))) << "2 threads vs 1 in " << describe(c);
+    const std::vector<double> one(results[0].begin(), results[0].end());
+    for (std::size_t t = 1; t < results.size(); ++t) {
+      const std::vector<double> many(results[t].begin(), results[t].end());
+      EXPECT_TRUE(all_close(many, one, gemm_tolerance<float>(c))) << t + 1 << " threads vs 1 in " << describe(c);
+    }
   }
   omp_set_num_threads(saved);
 }
