@@ -39,6 +39,18 @@ void dgemm(bool trans_a, bool trans_b, std::int64_t M, std::int64_t N, std::int6
            const double* A, std::int64_t lda, const double* B, std::int64_t ldb, double beta, double* C,
            std::int64_t ldc);
 
+// sgemm or dgemm by element type, for code templated on float and double.
+inline void gemm(bool trans_a, bool trans_b, std::int64_t M, std::int64_t N, std::int64_t K, float alpha,
+                 const float* A, std::int64_t lda, const float* B, std::int64_t ldb, float beta, float* C,
+                 std::int64_t ldc) {
+  sgemm(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+inline void gemm(bool trans_a, bool trans_b, std::int64_t M, std::int64_t N, std::int64_t K, double alpha,
+                 const double* A, std::int64_t lda, const double* B, std::int64_t ldb, double beta, double* C,
+                 std::int64_t ldc) {
+  dgemm(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
 // The same contract as sgemm/dgemm, as a plain triple loop that accumulates
 // each dot product in double (for T = float or double). Slow; for tests and
 // for validating benchmarks.
