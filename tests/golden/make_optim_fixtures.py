@@ -19,10 +19,8 @@ convention of make_fixtures.py). Each case seeds torch with the CRC-32 of its
 name, so regenerating gives identical files. The safetensors files are written
 by hand (no safetensors package needed).
 """
-import json
 import math
 import os
-import struct
 import zlib
 
 import torch
@@ -33,26 +31,8 @@ GENERATOR = "tests/golden/make_optim_fixtures.py"
 F64 = torch.float64
 STEPS = 5
 
-DTYPE_CODES = {torch.float64: ("F64", "<f8"), torch.int64: ("I64", "<i8")}
-
-
-def write_safetensors(path, named, metadata):
-    """named: list of (name, tensor); data is laid out in list order."""
-    header, blobs, offset = {}, [], 0
-    for name, t in named:
-        code, np_dtype = DTYPE_CODES[t.dtype]
-        data = t.detach().contiguous().numpy().astype(np_dtype).tobytes()
-        header[name] = {"dtype": code, "shape": list(t.shape), "data_offsets": [offset, offset + len(data)]}
-        blobs.append(data)
-        offset += len(data)
-    header["__metadata__"] = metadata
-    text = json.dumps(header, separators=(",", ":")).encode("utf-8")
-    text += b" " * (-len(text) % 8)  # pad so the data starts 8-byte aligned
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(text)))
-        f.write(text)
-        for b in blobs:
-            f.write(b)
+# One safetensors writer for all generators (the ops generator's).
+from make_fixtures import write_safetensors  # noqa: E402
 
 
 class Fixture:
