@@ -1,18 +1,11 @@
 #include "engine/ops/conv.h"
 
-#include <algorithm>
-#include <memory>
 #include <vector>
-
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 #include "engine/autograd/node.h"
 #include "engine/cuda/ops.h"
 #include "engine/ops/op_checks.h"
-#include "kernels/cpu/gemm.h"
-#include "kernels/cpu/im2col.h"
+#include "kernels/cpu/conv_gemm.h"
 
 namespace sceald {
 
@@ -20,136 +13,7 @@ namespace {
 
 using kernels::cpu::ConvGeometry;
 
-using kernels::cpu::gemm;
-
 std::string pair_str(const std::array<std::int64_t, 2>& v) { return str_cat("[", v[0], ", ", v[1], "]"); }
-
-// Runs each image on its own thread (its GEMM then single-threaded) when there
-// are at least as many images as threads, the per-thread buffers stay small
-// and the convolution is big enough (multiply-adds) to repay a parallel
-// region; otherwise one image after another, each GEMM using every thread.
-bool parallel_over_images(std::int64_t N, std::int64_t buffer_bytes, std::int64_t multiply_adds) {
-#ifdef _OPENMP
-  const std::int64_t threads = omp_get_max_threads();
-  return threads > 1 && N >= threads && multiply_adds >= (std::int64_t{1} << 20) &&
-         buffer_bytes * threads <= (std::int64_t{64} << 20);
-#else
-  return false;
-#endif
-}
-
-// A column buffer for one image (none for a pointwise convolution, which reads the image in place).
-template <typename T>
-std::unique_ptr<T[]> column_buffer(const ConvGeometry& g) {
-  return g.is_pointwise() ? nullptr : std::unique_ptr<T[]>(new T[g.col_rows() * g.col_cols()]);
-}
-
-// Calls one_image(n, column buffer) for every image, in parallel where that pays.
-template <typename T, typename F>
-void for_each_image(std::int64_t N, std::int64_t O, const ConvGeometry& g, F&& one_image) {
-  const std::int64_t col_bytes = g.is_pointwise() ? 0 : g.col_rows() * g.col_cols() * std::int64_t(sizeof(T));
-  if (parallel_over_images(N, col_bytes, N * O * g.col_rows() * g.col_cols())) {
-#pragma omp parallel
-    {
-      std::unique_ptr<T[]> col = column_buffer<T>(g);
-#pragma omp for schedule(static)
-      for (std::int64_t n = 0; n < N; ++n) one_image(n, col.get());
-    }
-  } else {
-    std::unique_ptr<T[]> col = column_buffer<T>(g);
-    for (std::int64_t n = 0; n < N; ++n) one_image(n, col.get());
-  }
-}
-
-// y[n] = weight [O, C kh kw] * im2col(x[n]) [C kh kw, Ho Wo] (+ bias per row).
-template <typename T>
-void conv2d_forward_cpu(const T* x, const T* weight, const T* bias, std::int64_t N, std::int64_t O,
-                        const ConvGeometry& g, T* y) {
-  const std::int64_t rows = g.col_rows(), cols = g.col_cols();
-  for_each_image<T>(N, O, g, [&](std::int64_t n, T* col) {
-    const T* xn = x + n * g.C * g.H * g.W;
-    T* yn = y + n * O * cols;
-    if (col) kernels::cpu::im2col(xn, g, col);
-    gemm(false, false, O, cols, rows, T(1), weight, rows, col ? col : xn, cols, T(0), yn, cols);
-    if (bias)
-      for (std::int64_t o = 0; o < O; ++o)
-        for (std::int64_t p = 0; p < cols; ++p) yn[o * cols + p] += bias[o];
-  });
-}
-
-// grad_x[n] = col2im(weight^T [C kh kw, O] * grad_y[n] [O, Ho Wo]); overwritten.
-template <typename T>
-void conv2d_backward_data_cpu(const T* grad_y, const T* weight, std::int64_t N, std::int64_t O,
-                              const ConvGeometry& g, T* grad_x) {
-  const std::int64_t rows = g.col_rows(), cols = g.col_cols(), image = g.C * g.H * g.W;
-  for_each_image<T>(N, O, g, [&](std::int64_t n, T* col) {
-    const T* gy = grad_y + n * O * cols;
-    T* gx = grad_x + n * image;
-    gemm(true, false, rows, cols, O, T(1), weight, rows, gy, cols, T(0), col ? col : gx, cols);
-    if (col) {
-      std::fill(gx, gx + image, T(0));
-      kernels::cpu::col2im_accumulate(col, g, gx);
-    }
-  });
-}
-
-// grad_weight [O, C kh kw] = sum_n grad_y[n] [O, Ho Wo] * im2col(x[n])^T; overwritten.
-// Where images run on their own threads, each thread sums its images into a
-// private copy of grad_weight and the copies are added at the end; otherwise
-// one image after another accumulates with beta = 1 (the GEMM threads inside).
-template <typename T>
-void conv2d_backward_weight_cpu(const T* grad_y, const T* x, std::int64_t N, std::int64_t O, const ConvGeometry& g,
-                                T* grad_weight) {
-  const std::int64_t rows = g.col_rows(), cols = g.col_cols(), weight_size = O * rows;
-  auto accumulate_image = [&](std::int64_t n, T* col, T* sum, bool first) {
-    const T* xn = x + n * g.C * g.H * g.W;
-    if (col) kernels::cpu::im2col(xn, g, col);
-    gemm(false, true, O, rows, cols, T(1), grad_y + n * O * cols, cols, col ? col : xn, cols, first ? T(0) : T(1),
-         sum, rows);
-  };
-  std::fill(grad_weight, grad_weight + weight_size, T(0));
-  const std::int64_t col_bytes = g.is_pointwise() ? 0 : rows * cols * std::int64_t(sizeof(T));
-#ifdef _OPENMP
-  if (parallel_over_images(N, col_bytes + weight_size * std::int64_t(sizeof(T)), N * weight_size * cols)) {
-    const int threads = omp_get_max_threads();
-    std::unique_ptr<T[]> partial(new T[threads * weight_size]);
-    std::vector<char> used(static_cast<std::size_t>(threads), 0);
-#pragma omp parallel
-    {
-      T* mine = partial.get() + omp_get_thread_num() * weight_size;
-      std::unique_ptr<T[]> col = column_buffer<T>(g);
-      bool first = true;
-#pragma omp for schedule(static)
-      for (std::int64_t n = 0; n < N; ++n) {
-        accumulate_image(n, col.get(), mine, first);
-        first = false;
-      }
-      used[omp_get_thread_num()] = !first;
-    }
-#pragma omp parallel for schedule(static)
-    for (std::int64_t e = 0; e < weight_size; ++e)
-      for (int t = 0; t < threads; ++t)
-        if (used[t]) grad_weight[e] += partial[t * weight_size + e];
-    return;
-  }
-#endif
-  std::unique_ptr<T[]> col = column_buffer<T>(g);
-  for (std::int64_t n = 0; n < N; ++n) accumulate_image(n, col.get(), grad_weight, n == 0);
-}
-
-// grad_bias[o] = sum over n and every output position of grad_y[n, o]; overwritten.
-template <typename T>
-void conv2d_backward_bias_cpu(const T* grad_y, std::int64_t N, std::int64_t O, std::int64_t cols, T* grad_bias) {
-#pragma omp parallel for if (N * O * cols > (1 << 16)) schedule(static)
-  for (std::int64_t o = 0; o < O; ++o) {
-    double acc = 0.0;
-    for (std::int64_t n = 0; n < N; ++n) {
-      const T* row = grad_y + (n * O + o) * cols;
-      for (std::int64_t p = 0; p < cols; ++p) acc += static_cast<double>(row[p]);
-    }
-    grad_bias[o] = static_cast<T>(acc);
-  }
-}
 
 // y = W * im2col(x) + b per image. Since im2col is linear in x with adjoint
 // col2im: dL/dx = col2im(W^T g), dL/dW = sum_n g_n im2col(x_n)^T, and
@@ -181,17 +45,13 @@ class Conv2dBackward final : public Node {
     dispatch_floating(gy.dtype(), "conv2d backward", [&](auto tag) {
       using T = decltype(tag);
       const T* pg = static_cast<const T*>(gy.raw_data());
-      if (needs_input_grad(0)) {
-        gx = Tensor::empty(x_.shape(), x_.dtype(), x_.device());
-        conv2d_backward_data_cpu(pg, weight_.data<T>(), N, O, g_, gx.data<T>());
-      }
-      if (needs_input_grad(1)) {
-        gw = Tensor::empty(weight_.shape(), weight_.dtype(), weight_.device());
-        conv2d_backward_weight_cpu(pg, x_.data<T>(), N, O, g_, gw.data<T>());
-      }
+      if (needs_input_grad(0)) gx = Tensor::empty(x_.shape(), x_.dtype(), x_.device());
+      if (needs_input_grad(1)) gw = Tensor::empty(weight_.shape(), weight_.dtype(), weight_.device());
+      kernels::cpu::conv2d_backward(pg, x_.data<T>(), weight_.data<T>(), N, O, g_,
+                                    gx.defined() ? gx.data<T>() : nullptr, gw.defined() ? gw.data<T>() : nullptr);
       if (has_bias_ && needs_input_grad(2)) {
         gb = Tensor::empty({O}, gy.dtype(), gy.device());
-        conv2d_backward_bias_cpu(pg, N, O, g_.col_cols(), gb.data<T>());
+        kernels::cpu::conv2d_backward_bias(pg, N, O, g_.col_cols(), gb.data<T>());
       }
     });
     return {gx, gw, gb};
@@ -257,7 +117,7 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const C
   } else {
     dispatch_floating(x.dtype(), "conv2d", [&](auto tag) {
       using T = decltype(tag);
-      conv2d_forward_cpu(xc.data<T>(), wc.data<T>(), bc.defined() ? bc.data<T>() : nullptr, N, O, g, y.data<T>());
+      kernels::cpu::conv2d_forward(xc.data<T>(), wc.data<T>(), bc.defined() ? bc.data<T>() : nullptr, N, O, g, y.data<T>());
     });
   }
   record<Conv2dBackward>(y, {&x, &weight, &bias}, xc, wc, bias.defined(), g);

@@ -1,4 +1,4 @@
-// 2-D convolution, NCHW, as im2col + GEMM on the CPU (the plain 7-loop
+// 2-D convolution, NCHW: on the CPU as im2col + GEMM (kernels/cpu/conv_gemm.h; the plain 7-loop
 // kernel in kernels/cpu/conv_reference.h is its test reference).
 #pragma once
 

@@ -26,13 +26,14 @@ constexpr std::int64_t kParallelElements = 1 << 15;
 }  // namespace
 
 template <typename T>
-void im2col(const T* x, const ConvGeometry& g, T* col) {
+void im2col(const T* x, const ConvGeometry& g, T* col, std::int64_t ld) {
   const std::int64_t rows = g.col_rows(), cols = g.col_cols();
+  if (ld == 0) ld = cols;
 #pragma omp parallel for if (rows * cols > kParallelElements) schedule(static)
   for (std::int64_t r = 0; r < rows; ++r) {
     const std::int64_t c = r / (g.kh * g.kw), i = (r / g.kw) % g.kh, j = r % g.kw;
     const T* plane = x + c * g.H * g.W;
-    T* dst = col + r * cols;
+    T* dst = col + r * ld;
     const ValidRange rows_ok = valid_outputs(g.H, g.Ho, g.sh, g.ph, i * g.dh);
     const ValidRange cols_ok = valid_outputs(g.W, g.Wo, g.sw, g.pw, j * g.dw);
     for (std::int64_t oh = 0; oh < g.Ho; ++oh) {
@@ -55,8 +56,9 @@ void im2col(const T* x, const ConvGeometry& g, T* col) {
 }
 
 template <typename T>
-void col2im_accumulate(const T* col, const ConvGeometry& g, T* x_grad) {
+void col2im_accumulate(const T* col, const ConvGeometry& g, T* x_grad, std::int64_t ld) {
   const std::int64_t cols = g.col_cols();
+  if (ld == 0) ld = cols;
   // One channel per iteration: the kh * kw rows of channel c write only plane c.
 #pragma omp parallel for if (g.col_rows() * cols > kParallelElements) schedule(static)
   for (std::int64_t c = 0; c < g.C; ++c) {
@@ -65,7 +67,7 @@ void col2im_accumulate(const T* col, const ConvGeometry& g, T* x_grad) {
       const ValidRange rows_ok = valid_outputs(g.H, g.Ho, g.sh, g.ph, i * g.dh);
       for (std::int64_t j = 0; j < g.kw; ++j) {
         const ValidRange cols_ok = valid_outputs(g.W, g.Wo, g.sw, g.pw, j * g.dw);
-        const T* src_row = col + ((c * g.kh + i) * g.kw + j) * cols;
+        const T* src_row = col + ((c * g.kh + i) * g.kw + j) * ld;
         for (std::int64_t oh = rows_ok.lo; oh < rows_ok.hi; ++oh) {
           const T* src = src_row + oh * g.Wo;
           const std::int64_t base = (oh * g.sh - g.ph + i * g.dh) * g.W - g.pw + j * g.dw;
@@ -76,9 +78,9 @@ void col2im_accumulate(const T* col, const ConvGeometry& g, T* x_grad) {
   }
 }
 
-template void im2col<float>(const float*, const ConvGeometry&, float*);
-template void im2col<double>(const double*, const ConvGeometry&, double*);
-template void col2im_accumulate<float>(const float*, const ConvGeometry&, float*);
-template void col2im_accumulate<double>(const double*, const ConvGeometry&, double*);
+template void im2col<float>(const float*, const ConvGeometry&, float*, std::int64_t);
+template void im2col<double>(const double*, const ConvGeometry&, double*, std::int64_t);
+template void col2im_accumulate<float>(const float*, const ConvGeometry&, float*, std::int64_t);
+template void col2im_accumulate<double>(const double*, const ConvGeometry&, double*, std::int64_t);
 
 }  // namespace sceald::kernels::cpu

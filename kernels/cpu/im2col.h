@@ -1,5 +1,5 @@
-// im2col / col2im: the reshuffles that turn a 2-D convolution into one GEMM
-// per image (engine/ops/conv.cpp), for T = float and double.
+// im2col / col2im: the reshuffles that turn a 2-D convolution into GEMMs
+// (kernels/cpu/conv_gemm.cpp), for T = float and double.
 #pragma once
 
 #include <cstdint>
@@ -24,18 +24,21 @@ struct ConvGeometry {
   bool is_pointwise() const { return kh == 1 && kw == 1 && sh == 1 && sw == 1 && ph == 0 && pw == 0; }
 };
 
-// x [C, H, W] contiguous -> col [C * kh * kw, Ho * Wo] contiguous, overwritten:
+// x [C, H, W] contiguous -> col [C * kh * kw, Ho * Wo], overwritten:
 //   col[(c * kh + i) * kw + j][oh * Wo + ow] = x[c][oh sh - ph + i dh][ow sw - pw + j dw],
 // or 0 where that position falls in the padding. So that
 // out [O, Ho * Wo] = weight [O, C * kh * kw] * col.
+// Row r of col starts at col + r * ld (ld >= Ho * Wo; 0 means Ho * Wo), so
+// the column matrices of several images can sit side by side in one wider
+// matrix (kernels/cpu/conv_gemm.cpp); the entries between rows are left alone.
 template <typename T>
-void im2col(const T* x, const ConvGeometry& g, T* col);
+void im2col(const T* x, const ConvGeometry& g, T* col, std::int64_t ld = 0);
 
-// The adjoint of im2col: col [C * kh * kw, Ho * Wo] is ADDED into
-// x_grad [C, H, W] (every column entry at the input position it was copied
-// from; entries from the padding are dropped). The caller zeroes x_grad first
-// for a plain col2im.
+// The adjoint of im2col: col [C * kh * kw, Ho * Wo] (row stride ld as above)
+// is ADDED into x_grad [C, H, W] (every column entry at the input position it
+// was copied from; entries from the padding are dropped). The caller zeroes
+// x_grad first for a plain col2im.
 template <typename T>
-void col2im_accumulate(const T* col, const ConvGeometry& g, T* x_grad);
+void col2im_accumulate(const T* col, const ConvGeometry& g, T* x_grad, std::int64_t ld = 0);
 
 }  // namespace sceald::kernels::cpu

@@ -2,11 +2,13 @@
 // plain-loop reference of kernels/cpu/conv_reference.h, in float32 and
 // float64; and im2col/col2im as an adjoint pair.
 #include <gtest/gtest.h>
+#include <omp.h>
 
 #include <string>
 
 #include "engine/ops/conv.h"
 #include "engine/rng.h"
+#include "kernels/cpu/conv_gemm.h"
 #include "kernels/cpu/conv_reference.h"
 #include "kernels/cpu/im2col.h"
 #include "support/tolerance.h"
@@ -37,6 +39,10 @@ const std::vector<ConvCase>& conv_cases() {
       {{5, 17, 13, 11}, {33, 17, 3, 3}, {{1, 1}, {1, 1}, {1, 1}}, true},
       {{4, 19, 9, 10}, {7, 19, 1, 1}, {{1, 1}, {0, 0}, {1, 1}}, true},
       {{3, 6, 15, 12}, {10, 6, 3, 2}, {{2, 3}, {2, 1}, {2, 3}}, true},
+      // The batching paths of kernels/cpu/conv_gemm.h (ConvBatching below pins which is which):
+      {{5, 2, 70, 72}, {3, 2, 3, 3}, {{1, 1}, {1, 1}, {1, 1}}, true},     // groups of 4, then 1
+      {{3, 2, 130, 130}, {3, 2, 3, 3}, {{1, 1}, {1, 1}, {1, 1}}, true},   // one image per GEMM
+      {{3, 4, 130, 130}, {16, 4, 1, 1}, {{1, 1}, {0, 0}, {1, 1}}, false},  // the same, pointwise in place
   };
   return cases;
 }
@@ -107,6 +113,27 @@ TEST(ConvReference, Im2colGemmMatchesPlainLoopsFloat64) {
 TEST(ConvReference, Im2colGemmMatchesPlainLoopsFloat32) {
   // Sums of up to 153 products of values in [-1, 1], accumulated in float.
   check_against_reference<float>(DType::Float32, {1e-4, 1e-4});
+}
+
+TEST(ConvReference, BatchingCoversEveryPath) {
+  // The cases above must keep reaching grouped GEMMs with a short last group,
+  // one image per GEMM on threads, and (small) whole-batch groups.
+  const auto batching = [](const ConvCase& c) {
+    const Conv2dParams& p = c.params;
+    const std::int64_t Ho = (c.x[2] + 2 * p.padding[0] - (c.weight[2] - 1) - 1) / p.stride[0] + 1;
+    const std::int64_t Wo = (c.x[3] + 2 * p.padding[1] - (c.weight[3] - 1) - 1) / p.stride[1] + 1;
+    return kernels::cpu::conv_batching(c.x[0], c.weight[0], geometry_of(c, Ho, Wo), sizeof(float));
+  };
+  const auto& cases = conv_cases();
+  const ConvCase& grouped = cases[cases.size() - 3];
+  EXPECT_EQ(batching(grouped).images_per_gemm, 4);  // 5,040 columns each: 4 reach 16,384
+  EXPECT_FALSE(batching(grouped).images_on_threads);
+  for (std::size_t k : {cases.size() - 2, cases.size() - 1}) {
+    EXPECT_EQ(batching(cases[k]).images_per_gemm, 1);
+    EXPECT_EQ(batching(cases[k]).images_on_threads, omp_get_max_threads() > 1)
+        << "needs 2+ OpenMP threads to cover the threaded path";
+  }
+  EXPECT_EQ(batching(cases[0]).images_per_gemm, 2);  // tiny images: the whole batch in one GEMM
 }
 
 TEST(ConvReference, Col2imIsTheAdjointOfIm2col) {
