@@ -1,5 +1,6 @@
 #include "nets/sceald/run_state.h"
 
+#include <algorithm>
 #include <filesystem>
 
 #include "engine/data/expressions.h"
@@ -43,6 +44,19 @@ data::InputConvention input_convention_for(const TrainConfig& config) {
 TrainingData open_training_data(const TrainConfig& config) {
   TrainingData t;
   t.train = open_split(config, config.train_split);
+  if (config.train_subset > 0 && config.train_subset < static_cast<std::int64_t>(t.train.size())) {
+    // A seeded random subset, kept in file order; drawn before the noise, from its own stream.
+    Generator gen(config.seed ^ 0x737562736574ULL);
+    std::vector<std::int64_t> pick = gen.permutation(static_cast<std::int64_t>(t.train.size()));
+    pick.resize(static_cast<std::size_t>(config.train_subset));
+    std::sort(pick.begin(), pick.end());
+    std::vector<data::Sample> kept;
+    kept.reserve(pick.size());
+    for (std::int64_t i : pick) kept.push_back(std::move(t.train.samples[static_cast<std::size_t>(i)]));
+    t.train.report.notes.push_back(str_cat("training on a random ", kept.size(), " of ", t.train.size(),
+                                           " samples (--train-subset, seed ", config.seed, ")"));
+    t.train.samples = std::move(kept);
+  }
   t.val = open_split(config, config.val_split);
   t.convention = input_convention_for(config);
   if (config.noise > 0.0) {

@@ -32,6 +32,7 @@ void TrainConfig::validate() const {
   SCEALD_CHECK(lr > 0.0 && std::isfinite(lr), "--lr ", lr, ": must be > 0");
   SCEALD_CHECK(ae_lr > 0.0 && std::isfinite(ae_lr), "--ae-lr ", ae_lr, ": must be > 0");
   SCEALD_CHECK(ld_start_epoch >= 1, "--ld-start-epoch ", ld_start_epoch, ": must be >= 1 (epochs count from 1)");
+  SCEALD_CHECK(train_subset >= 0, "--train-subset ", train_subset, ": must be >= 0 (0 = the whole split)");
   SCEALD_CHECK(threads >= 0, "--threads ", threads, ": must be >= 0");
   SCEALD_CHECK(workers >= 0, "--workers ", workers, ": must be >= 0");
   SCEALD_CHECK(noise == 0.0 || train_split == "train", "--noise applies to the train split only, not ", train_split);
@@ -41,6 +42,7 @@ nlohmann::json TrainConfig::to_json() const {
   return {{"dataset", dataset},   {"data_root", data_root},
           {"train_split", train_split}, {"val_split", val_split},
           {"labels", labels},     {"noise", noise},
+          {"train_subset", train_subset},
           {"image_size", image_size}, {"arch", arch},
           {"width", width},       {"init", init},
           {"epochs", epochs},     {"batch_size", batch_size},
@@ -61,6 +63,7 @@ TrainConfig TrainConfig::from_json(const nlohmann::json& j) {
   };
   get("dataset", c.dataset); get("data_root", c.data_root); get("train_split", c.train_split);
   get("val_split", c.val_split); get("labels", c.labels); get("noise", c.noise);
+  get("train_subset", c.train_subset);
   get("image_size", c.image_size); get("arch", c.arch); get("width", c.width); get("init", c.init);
   get("epochs", c.epochs); get("batch_size", c.batch_size); get("lr", c.lr); get("beta", c.beta);
   get("ld_start_epoch", c.ld_start_epoch); get("confidence_distance", c.confidence_distance);

@@ -20,6 +20,7 @@ struct TrainConfig {
   std::string val_split = "valid";
   std::string labels = "plurality";   // FERPlus / synthetic: plurality or fer2013
   double noise = 0.0;                 // synthetic label noise rate on the train split
+  std::int64_t train_subset = 0;      // > 0: train on this many training samples, drawn by the seed (0 = all)
   int image_size = 48;
   // task network (Module C)
   std::string arch = "vgg16";         // vgg16 or resnet18

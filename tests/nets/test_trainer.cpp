@@ -12,6 +12,7 @@
 #include "engine/data/synthetic.h"
 #include "engine/error.h"
 #include "engine/io/safetensors.h"
+#include "nets/sceald/run_state.h"
 #include "nets/sceald/task_stage.h"
 
 namespace sceald::train {
@@ -142,6 +143,31 @@ TEST(Trainer, NoiseIsRecordedAndAurocReported) {
   for (std::size_t i = 1; i < rows.size(); ++i) differ += rows[i][1] != rows[i][2];
   EXPECT_NEAR(differ / 200.0, 0.3, 0.1);
   fs::remove_all(out);
+}
+
+TEST(Trainer, TrainSubsetIsSeededAndKeepsFileOrder) {
+  TrainConfig c = tiny_config();
+  c.train_subset = 50;
+  c.seed = 11;
+  const TrainingData a = open_training_data(c), b = open_training_data(c);
+  ASSERT_EQ(a.train.size(), 50u);
+  EXPECT_EQ(a.train_labels.to_vector<std::int64_t>(), b.train_labels.to_vector<std::int64_t>());
+  c.train_subset = 0;
+  const TrainingData all = open_training_data(c);
+  ASSERT_EQ(all.train.size(), 200u);
+  // A subset of the split's samples, in the split's order.
+  std::size_t j = 0;
+  for (const auto& s : a.train.samples) {
+    while (j < all.train.size() && all.train.samples[j].path != s.path) ++j;
+    ASSERT_LT(j, all.train.size()) << s.path << " is not in the split, or out of order";
+  }
+  c.seed = 12;
+  c.train_subset = 50;
+  const TrainingData other = open_training_data(c);
+  EXPECT_NE(other.train.samples.front().path + other.train.samples.back().path,
+            a.train.samples.front().path + a.train.samples.back().path);
+  c.train_subset = -1;
+  EXPECT_THROW(c.validate(), Error);
 }
 
 TEST(Trainer, ResumeGivesBitwiseTheSameWeights) {
