@@ -22,7 +22,7 @@ void setup(CLI::App& root) {
   cmd->add_option("--dataset", a->request.dataset, "default: the run's");
   cmd->add_option("--data-root", a->request.data_root, "default: the run's");
   cmd->add_option("--split", a->request.split, "default: the run's validation split");
-  cmd->add_option("--labels", a->request.labels, "plurality or fer2013");
+  cmd->add_option("--labels", a->request.labels, "plurality or fer2013 (default: the run's --val-labels)");
   cmd->add_option("--batch-size", a->request.batch_size)->capture_default_str();
   cmd->add_option("--json", a->json, "also write the metrics here");
   cmd->callback([a] {

@@ -77,6 +77,8 @@ void setup(CLI::App& root) {
   cmd->add_option("--train-split", c.train_split)->capture_default_str();
   cmd->add_option("--val-split", c.val_split)->capture_default_str();
   cmd->add_option("--labels", c.labels, "plurality or fer2013 (FERPlus, synthetic)")->capture_default_str();
+  cmd->add_option("--val-labels", c.val_labels, "labels of the validation split: plurality or fer2013")
+      ->capture_default_str();
   cmd->add_option("--noise", c.noise, "label noise rate on the train split")->capture_default_str();
   cmd->add_option("--train-subset", c.train_subset, "train on this many training samples, drawn by --seed (0: all)")
       ->capture_default_str();

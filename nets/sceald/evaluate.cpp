@@ -73,8 +73,8 @@ EvalResult evaluate_checkpoint(const EvalRequest& request, const TrainHooks& hoo
   } else if (!request.data_root.empty()) {
     c.data_root = request.data_root;
   }
-  if (!request.labels.empty()) c.labels = request.labels;
-  const data::Dataset d = open_split(c, request.split.empty() ? c.val_split : request.split);
+  const data::Dataset d = open_split(c, request.split.empty() ? c.val_split : request.split,
+                                     request.labels.empty() ? c.val_labels : request.labels);
   return evaluate_net(run.net, d, run.convention, c.image_size, request.batch_size, request.workers, hooks);
 }
 

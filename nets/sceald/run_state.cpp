@@ -13,12 +13,12 @@
 namespace sceald::train {
 namespace fs = std::filesystem;
 
-data::Dataset open_split(const TrainConfig& config, const std::string& split) {
+data::Dataset open_split(const TrainConfig& config, const std::string& split, const std::string& labels) {
   data::DatasetOptions o;
   o.kind = data::parse_dataset_kind(config.dataset);
   o.root = config.data_root;
   o.split = data::parse_split(split);
-  o.labels = data::parse_ferplus_labels(config.labels);
+  o.labels = data::parse_ferplus_labels(labels);
   if (o.kind != data::DatasetKind::Synthetic) {
     SCEALD_CHECK(!o.root.empty(), "--data-root is required for --dataset ", config.dataset);
     SCEALD_CHECK(fs::exists(o.root), "--data-root ", o.root, ": no such folder");
@@ -43,7 +43,7 @@ data::InputConvention input_convention_for(const TrainConfig& config) {
 
 TrainingData open_training_data(const TrainConfig& config) {
   TrainingData t;
-  t.train = open_split(config, config.train_split);
+  t.train = open_split(config, config.train_split, config.labels);
   if (config.train_subset > 0 && config.train_subset < static_cast<std::int64_t>(t.train.size())) {
     // A seeded random subset, kept in file order; drawn before the noise, from its own stream.
     Generator gen(config.seed ^ 0x737562736574ULL);
@@ -57,7 +57,7 @@ TrainingData open_training_data(const TrainConfig& config) {
                                            " samples (--train-subset, seed ", config.seed, ")"));
     t.train.samples = std::move(kept);
   }
-  t.val = open_split(config, config.val_split);
+  t.val = open_split(config, config.val_split, config.val_labels);
   t.convention = input_convention_for(config);
   if (config.noise > 0.0) {
     // Its own stream, so the noise does not depend on anything else drawn.

@@ -37,7 +37,8 @@ inline constexpr const char* kLatestCheckpoint = "checkpoint_latest.safetensors"
 inline constexpr const char* kFinalCheckpoint = "checkpoint_final.safetensors";
 inline constexpr const char* kSemanticFile = "semantic.safetensors";
 
-data::Dataset open_split(const TrainConfig& config, const std::string& split);
+// One split of the configured dataset, its FERPlus/synthetic labels read as `labels` (plurality or fer2013).
+data::Dataset open_split(const TrainConfig& config, const std::string& split, const std::string& labels);
 // The convention the task network expects: the --init file's, else grey01
 // for the grey sets (synthetic, ferplus), imagenet otherwise.
 data::InputConvention input_convention_for(const TrainConfig& config);

@@ -14,6 +14,7 @@ void TrainConfig::validate() const {
   data::parse_split(train_split);
   data::parse_split(val_split);
   data::parse_ferplus_labels(labels);
+  data::parse_ferplus_labels(val_labels);
   method::parse_confidence_distance(confidence_distance);
   method::parse_prototype_mode(prototype);
   SCEALD_CHECK(dataset == "synthetic" || !data_root.empty(), "--data-root is required for --dataset ", dataset);
@@ -42,7 +43,7 @@ nlohmann::json TrainConfig::to_json() const {
   return {{"dataset", dataset},   {"data_root", data_root},
           {"train_split", train_split}, {"val_split", val_split},
           {"labels", labels},     {"noise", noise},
-          {"train_subset", train_subset},
+          {"val_labels", val_labels}, {"train_subset", train_subset},
           {"image_size", image_size}, {"arch", arch},
           {"width", width},       {"init", init},
           {"epochs", epochs},     {"batch_size", batch_size},
@@ -63,6 +64,7 @@ TrainConfig TrainConfig::from_json(const nlohmann::json& j) {
   };
   get("dataset", c.dataset); get("data_root", c.data_root); get("train_split", c.train_split);
   get("val_split", c.val_split); get("labels", c.labels); get("noise", c.noise);
+  get("val_labels", c.val_labels);
   get("train_subset", c.train_subset);
   get("image_size", c.image_size); get("arch", c.arch); get("width", c.width); get("init", c.init);
   get("epochs", c.epochs); get("batch_size", c.batch_size); get("lr", c.lr); get("beta", c.beta);

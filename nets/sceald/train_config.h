@@ -19,6 +19,7 @@ struct TrainConfig {
   std::string train_split = "train";
   std::string val_split = "valid";
   std::string labels = "plurality";   // FERPlus / synthetic: plurality or fer2013
+  std::string val_labels = "plurality";  // the validation split's labels (the annotators' plurality is the reference)
   double noise = 0.0;                 // synthetic label noise rate on the train split
   std::int64_t train_subset = 0;      // > 0: train on this many training samples, drawn by the seed (0 = all)
   int image_size = 48;

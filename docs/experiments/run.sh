@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Runs the experiments of docs/RESULTS.md, one `sceald train` after another,
+# and writes each into runs/experiments/<name>/ with its wall time. A run whose
+# metrics.json exists is skipped, so the script can be stopped and restarted.
+# Afterwards docs/experiments/summarize.py prints the tables.
+#
+#   docs/experiments/run.sh [synthetic|ferplus|all]  (default all)
+#   FERPLUS_ROOT=/path/to/ferplus docs/experiments/run.sh ferplus
+#
+# Scale (2 CPU cores): ResNet-18 at width 1/4 as the task network (VGG16
+# without batch norm learns too slowly from scratch at CPU widths; see
+# docs/RESULTS.md), the Auto-Encoder at width 1/8 with h = 256, Adam 1e-3,
+# batch 32, seeds 1, 2, 3.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/../.." && pwd)"
+which="${1:-all}"
+sceald="${SCEALD:-$root/build/sceald}"
+out="${OUT:-$root/runs/experiments}"
+ferplus_root="${FERPLUS_ROOT:-$root/../shared/data/ferplus}"
+threads="${THREADS:-2}"
+mkdir -p "$out"
+[ -x "$sceald" ] || { echo "run.sh: $sceald not found; build first (scripts/build.sh) or set SCEALD" >&2; exit 2; }
+
+common=(--arch resnet18 --width-mult 0.25 --ae-width-mult 0.125 --ae-hidden 256 --ae-lr 1e-3 --lr 1e-3
+        --batch-size 32 --threads "$threads" --workers 1)
+
+# run NAME ARGS...: one training run (skipped when done), wall time recorded.
+run() {
+  local name="$1"; shift
+  local dir="$out/$name"
+  if [ -f "$dir/metrics.json" ] && [ -f "$dir/wall_seconds" ]; then echo "done already: $name"; return; fi
+  rm -rf "$dir"
+  echo "== $name: sceald train $*"
+  local t0; t0=$(date +%s.%N)
+  "$sceald" train "$@" --out "$dir" > "$out/$name.log" 2>&1 || { echo "FAILED: $name (see $out/$name.log)" >&2; return 1; }
+  awk -v a="$(date +%s.%N)" -v b="$t0" 'BEGIN { printf "%.1f\n", a - b }' > "$dir/wall_seconds"
+  tail -n 8 "$out/$name.log"
+}
+
+synthetic=(--dataset synthetic --epochs 12 --ld-start-epoch 5 --ae-epochs 3)
+ferplus=(--dataset ferplus --data-root "$ferplus_root" --train-split train --val-split valid --train-subset 10000
+         --epochs 8 --ld-start-epoch 3 --ae-epochs 2)
+
+if [ "$which" = synthetic ] || [ "$which" = all ]; then
+  for seed in 1 2 3; do
+    # (1) label noise, SCE-ALD (beta 0.7, sorted) beside its baseline (beta 1)
+    for noise in 0 0.1 0.2 0.3; do
+      run "synthetic-noise$noise-seed$seed" "${common[@]}" "${synthetic[@]}" --noise "$noise" --seed "$seed" --with-baseline
+    done
+    # (3) beta sweep at 20% noise (0.7 and 1 come from the runs above)
+    for beta in 0.1 0.3 0.5 0.9; do
+      run "synthetic-noise0.2-beta$beta-seed$seed" "${common[@]}" "${synthetic[@]}" --noise 0.2 --beta "$beta" --seed "$seed"
+    done
+    # (4) the exact optimal-transport confidence at 20% noise
+    run "synthetic-noise0.2-ot-seed$seed" "${common[@]}" "${synthetic[@]}" --noise 0.2 --confidence-distance ot --seed "$seed"
+  done
+fi
+
+if [ "$which" = ferplus ] || [ "$which" = all ]; then
+  if [ ! -d "$ferplus_root/FER2013Train" ]; then
+    echo "run.sh: no FERPlus under $ferplus_root (set FERPLUS_ROOT); FERPlus experiments skipped" >&2
+  else
+    for seed in 1 2 3; do
+      # (2) FERPlus: plurality labels clean and at 30% noise, and the original FER2013 labels
+      run "ferplus-noise0-seed$seed" "${common[@]}" "${ferplus[@]}" --seed "$seed" --with-baseline
+      run "ferplus-noise0.3-seed$seed" "${common[@]}" "${ferplus[@]}" --noise 0.3 --seed "$seed" --with-baseline
+      run "ferplus-fer2013-seed$seed" "${common[@]}" "${ferplus[@]}" --labels fer2013 --seed "$seed" --with-baseline
+    done
+  fi
+fi
+echo "all runs in $out; tables: python3 $root/docs/experiments/summarize.py $out"
