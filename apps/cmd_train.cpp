@@ -104,7 +104,7 @@ void setup(CLI::App& root) {
   cmd->add_option("--seed", c.seed)->capture_default_str();
   cmd->add_option("--threads", c.threads, "OpenMP threads (0: default)")->capture_default_str();
   cmd->add_option("--workers", c.workers, "image loading threads")->capture_default_str();
-  cmd->add_option("--device", c.device, "cpu (cuda: not yet)")->capture_default_str();
+  cmd->add_option("--device", c.device, "cpu or cuda[:N] (the networks; per-sample work stays on the CPU)")->capture_default_str();
   cmd->add_option("--out", a->out, "run folder (default runs/<timestamp>)");
   cmd->add_option("--resume", a->resume, "continue the run in this folder");
   cmd->add_flag("--with-baseline", a->with_baseline, "also train the beta = 1 baseline and compare");

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the build and tests need, only when missing
 # (a fresh machine has the CUDA toolkit and compilers but not all -dev packages).
+# Extra package names given as arguments are installed the same way
+# (bench/compare_peers.sh asks for the peers: libopenblas0-pthread python3-torch).
 set -euo pipefail
 
 packages=(cmake ninja-build g++ pkg-config libgtest-dev libbenchmark-dev nlohmann-json3-dev libcli11-dev
-          libturbojpeg0-dev libspng-dev libpng-dev)
+          libturbojpeg0-dev libspng-dev libpng-dev "$@")
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -26,9 +26,9 @@
 // finish the sample in hand and are joined.
 //
 // Memory: batch tensors come from a BatchAllocator, by default plain CPU
-// tensors. It is the hook for page-locked (pinned) host memory once the CUDA
-// backend exists: an allocator returning tensors over pinned Storage makes
-// the later host-to-device copy asynchronous. It is called from the worker
+// tensors. Training a model on a GPU passes cuda::pinned_empty
+// (nets/sceald/run_state.cpp), so batches sit in page-locked host memory and
+// the host-to-device copy needs no staging. It is called from the worker
 // threads, so it must be thread-safe.
 #pragma once
 

@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "engine/autograd/grad_mode.h"
+#include "engine/cuda_runtime.h"
 #include "engine/data/loader.h"
 #include "engine/error.h"
 #include "engine/io/safetensors.h"
@@ -20,19 +21,6 @@ namespace sceald::train {
 namespace fs = std::filesystem;
 
 namespace {
-
-data::LoaderOptions loader_options(const TrainConfig& c, const data::InputConvention& conv, bool augment,
-                                   bool shuffle, std::uint64_t seed) {
-  data::LoaderOptions o;
-  o.batch_size = c.batch_size;
-  o.shuffle = shuffle;
-  o.workers = c.workers;
-  o.seed = seed;
-  o.transform.convention = conv;
-  o.transform.side = c.image_size;
-  o.transform.augment = augment;
-  return o;
-}
 
 // The rows of V for the labels of a batch: [B, d], a constant.
 Tensor gather_rows(const Tensor& v, const Tensor& labels) {
@@ -73,9 +61,12 @@ SemanticSpace prepare_semantic_space(const TrainConfig& config, const TrainingDa
   ao.width = config.ae_width;
   Generator gen(config.seed * 6364136223846793005ULL + 3);
   nets::VGG10AutoEncoder ae(ao, gen);
+  const Device device = cuda::select_device(config.device);
+  ae.to(device);
   optim::Adam adam(ae.parameters(), config.ae_lr);
 
-  data::DataLoader train_loader(data.train, loader_options(config, data.convention, true, true, config.seed + 7));
+  data::DataLoader train_loader(data.train,
+                                loader_options(config, data.convention, device, true, true, config.seed + 7));
   const auto images_per_epoch = n;
   for (int epoch = 1; epoch <= config.ae_epochs; ++epoch) {
     const auto t0 = std::chrono::steady_clock::now();
@@ -85,10 +76,11 @@ SemanticSpace prepare_semantic_space(const TrainConfig& config, const TrainingDa
     std::int64_t seen = 0;
     while (auto batch = train_loader.next()) {
       const std::int64_t b = batch->images.size(0);
-      auto out = ae.forward_with_code(batch->images);
-      Tensor mse = mse_loss(out.reconstruction, batch->images);
+      const Tensor images = batch->images.to(device);
+      auto out = ae.forward_with_code(images);
+      Tensor mse = mse_loss(out.reconstruction, images);
       // SPEC Eq. 1: the cosine term reaches only the encoder (autograd sees to it).
-      Tensor cos = mean(cosine_similarity(gather_rows(space.word_vectors, batch->labels), out.code, 1));
+      Tensor cos = mean(cosine_similarity(gather_rows(space.word_vectors, batch->labels).to(device), out.code, 1));
       Tensor loss = mse + (neg(cos) + 1.0) * config.gamma;
       ae.zero_grad();
       loss.backward();
@@ -108,13 +100,13 @@ SemanticSpace prepare_semantic_space(const TrainConfig& config, const TrainingDa
   // Frozen: codes of every training image, no augmentation, in dataset order.
   ae.eval();
   NoGradGuard no_grad;
-  data::DataLoader plain(data.train, loader_options(config, data.convention, false, false, config.seed));
+  data::DataLoader plain(data.train, loader_options(config, data.convention, device, false, false, config.seed));
   plain.start_epoch(0);
   space.codes = Tensor::empty({n, space.word_vectors.size(1)});
   float* codes = space.codes.data<float>();
   std::int64_t done = 0;
   while (auto batch = plain.next()) {
-    const Tensor c = ae.encode(batch->images).contiguous();
+    const Tensor c = ae.encode(batch->images.to(device)).to(Device::cpu()).contiguous();
     const float* src = c.data<float>();
     for (std::size_t i = 0; i < batch->indices.size(); ++i)
       std::copy(src + i * c.size(1), src + (i + 1) * c.size(1), codes + batch->indices[i] * c.size(1));
@@ -124,7 +116,7 @@ SemanticSpace prepare_semantic_space(const TrainConfig& config, const TrainingDa
   space.semantic_graph = method::semantic_cr_graph(space.codes, space.word_vectors);
 
   std::vector<std::pair<std::string, Tensor>> tensors;
-  for (auto& [name, t] : ae.state_dict()) tensors.emplace_back("ae." + name, t);
+  for (auto& [name, t] : on_cpu(ae.state_dict())) tensors.emplace_back("ae." + name, t);
   tensors.emplace_back("codes", space.codes);
   tensors.emplace_back("semantic_graph", space.semantic_graph);
   tensors.emplace_back("word_vectors", space.word_vectors);

@@ -21,13 +21,14 @@ EvalResult evaluate_net(const TaskNet& net, const data::Dataset& dataset, const 
   o.workers = workers;
   o.transform.convention = convention;
   o.transform.side = side;
+  o.allocator = batch_allocator_for(net.device);
   data::DataLoader loader(dataset, o);
   loader.start_epoch(0);
   method::ConfusionMatrix confusion(data::kNumExpressions);
   std::vector<Tensor> parts, votes;
   std::int64_t done = 0;
   while (auto batch = loader.next()) {
-    const Tensor logits = net.module->forward(batch->images).contiguous();
+    const Tensor logits = net.module->forward(batch->images.to(net.device)).to(Device::cpu()).contiguous();
     confusion.add(logits, batch->labels);
     parts.push_back(logits);
     if (batch->distributions.defined()) votes.push_back(batch->distributions);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "engine/cuda/pinned.h"
 #include "engine/data/expressions.h"
 #include "engine/error.h"
 #include "engine/io/safetensors.h"
@@ -96,11 +97,13 @@ static nets::NetSpec task_spec(const TrainConfig& config, std::int64_t in_channe
   return spec;
 }
 
-TaskNet make_task_net(const TrainConfig& config, std::int64_t in_channels) {
+TaskNet make_task_net(const TrainConfig& config, std::int64_t in_channels, Device device) {
   TaskNet net;
   const nets::NetSpec spec = task_spec(config, in_channels);
   Generator gen(config.seed * 2654435761ULL + 17);
   net.module = config.init.empty() ? nets::build_net(spec, gen) : nets::load_converted_net(spec, config.init);
+  net.module->to(device);  // drawn on the CPU first, so every device starts from the same weights
+  net.device = device;
   net.module->train();
   // Dropout masks from seeded generators of their own, saved in checkpoints.
   std::uint64_t k = 0;
@@ -108,6 +111,31 @@ TaskNet make_task_net(const TrainConfig& config, std::int64_t in_channels) {
   if (auto* v = dynamic_cast<nets::VGG16*>(net.module.get())) net.feature_dim = v->feature_dim();
   if (auto* r = dynamic_cast<nets::ResNet18*>(net.module.get())) net.feature_dim = r->feature_dim();
   return net;
+}
+
+data::BatchAllocator batch_allocator_for(Device device) {
+  if (!device.is_cuda()) return {};
+  return [](const Shape& shape, DType dtype) { return cuda::pinned_empty(shape, dtype); };
+}
+
+data::LoaderOptions loader_options(const TrainConfig& config, const data::InputConvention& convention, Device device,
+                                   bool augment, bool shuffle, std::uint64_t seed) {
+  data::LoaderOptions o;
+  o.batch_size = config.batch_size;
+  o.shuffle = shuffle;
+  o.workers = config.workers;
+  o.seed = seed;
+  o.transform.convention = convention;
+  o.transform.side = config.image_size;
+  o.transform.augment = augment;
+  o.allocator = batch_allocator_for(device);
+  return o;
+}
+
+std::vector<std::pair<std::string, Tensor>> on_cpu(std::vector<std::pair<std::string, Tensor>> tensors) {
+  for (auto& [name, t] : tensors)
+    if (!t.device().is_cpu()) t = t.to(Device::cpu());
+  return tensors;
 }
 
 static std::string class_names_csv() {
@@ -120,8 +148,8 @@ void save_task_checkpoint(const std::string& path, const TaskNet& net, const opt
                           const method::FeatureBank* bank, const TaskState& state, const TrainConfig& config,
                           const data::InputConvention& convention, const Tensor& train_labels) {
   std::vector<std::pair<std::string, Tensor>> tensors;
-  for (auto& [name, t] : net.module->state_dict()) tensors.emplace_back("model." + name, t);
-  for (auto& [name, t] : optimizer.state_dict()) tensors.emplace_back("optim." + name, t);
+  for (auto& [name, t] : on_cpu(net.module->state_dict())) tensors.emplace_back("model." + name, t);
+  for (auto& [name, t] : on_cpu(optimizer.state_dict())) tensors.emplace_back("optim." + name, t);
   std::int64_t i = 0;
   for (nn::Dropout* d : net.dropouts()) {
     const std::vector<std::int64_t> rng = {static_cast<std::int64_t>(d->generator.seed()),

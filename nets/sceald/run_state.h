@@ -16,6 +16,12 @@
 //             arch, width, in_channels, num_classes, format = sceald-train-v1
 // The loader needs no saved state: an epoch's order and augmentation are a
 // function of (seed, epoch) (engine/data/loader.h).
+//
+// Devices: --device cuda[:N] puts the networks and their optimiser state on
+// the GPU; batches are assembled in pinned host memory and copied over, and
+// everything per sample (feature bank, prototypes, label distributions,
+// metrics) stays on the CPU in float64 as on a CPU run. Checkpoints always
+// hold CPU tensors, so a run can resume on another device.
 #pragma once
 #include <memory>
 #include <optional>
@@ -23,6 +29,7 @@
 #include <vector>
 
 #include "engine/data/dataset.h"
+#include "engine/data/loader.h"
 #include "engine/data/label_noise.h"
 #include "engine/nn/layers.h"
 #include "engine/nn/module.h"
@@ -51,15 +58,26 @@ struct TrainingData {
 };
 TrainingData open_training_data(const TrainConfig& config);
 
+// Loader settings for a pass over a split: batch size and workers from the
+// config, the given transform switches and order seed, and batches in pinned
+// host memory when `device` is a GPU (cuda::pinned_empty).
+data::LoaderOptions loader_options(const TrainConfig& config, const data::InputConvention& convention, Device device,
+                                   bool augment, bool shuffle, std::uint64_t seed);
+// The batch allocator for a model on `device`: pinned memory for a GPU, the default otherwise.
+data::BatchAllocator batch_allocator_for(Device device);
+// CPU copies of named tensors (a state_dict of a model on the GPU), for saving.
+std::vector<std::pair<std::string, Tensor>> on_cpu(std::vector<std::pair<std::string, Tensor>> tensors);
+
 // The task network with both outputs of one pass.
 struct TaskNet {
   std::shared_ptr<nn::Module> module;
   std::int64_t feature_dim = 0;
   nets::LogitsAndFeature forward_with_feature(const Tensor& x) const;
   std::vector<nn::Dropout*> dropouts() const;  // in tree order
+  Device device = Device::cpu();                // where its parameters live
 };
-// Fresh (seeded from config.seed) or from config.init; in training mode.
-TaskNet make_task_net(const TrainConfig& config, std::int64_t in_channels);
+// Fresh (seeded from config.seed) or from config.init, moved to `device`; in training mode.
+TaskNet make_task_net(const TrainConfig& config, std::int64_t in_channels, Device device = Device::cpu());
 
 struct TaskState {
   int epoch = 0;       // epochs finished

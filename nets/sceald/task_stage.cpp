@@ -29,16 +29,11 @@ void fill_bank(const TaskNet& net, const TrainConfig& c, const TrainingData& dat
   const bool was_training = net.module->is_training();
   net.module->eval();
   NoGradGuard no_grad;
-  data::LoaderOptions o;
-  o.batch_size = c.batch_size;
-  o.workers = c.workers;
-  o.transform.convention = data.convention;
-  o.transform.side = c.image_size;
-  data::DataLoader loader(data.train, o);
+  data::DataLoader loader(data.train, loader_options(c, data.convention, net.device, false, false, 0));
   loader.start_epoch(0);
   std::int64_t done = 0;
   while (auto batch = loader.next()) {
-    bank.store(net.forward_with_feature(batch->images).feature, batch->indices);
+    bank.store(net.forward_with_feature(batch->images.to(net.device)).feature, batch->indices);
     done += batch->images.size(0);
     if (hooks.batch) hooks.batch("features", 0, done, static_cast<std::int64_t>(data.train.size()));
   }
@@ -57,7 +52,7 @@ TaskResult train_task(const TrainConfig& c, const TrainingData& data, const Sema
                                        method::kConfidenceEps};
   const method::PrototypeMode mode = method::parse_prototype_mode(c.prototype);
 
-  TaskNet net = make_task_net(c, data.convention.channels);
+  TaskNet net = make_task_net(c, data.convention.channels, cuda::select_device(c.device));
   optim::Adam adam(net.module->parameters(), c.lr);
   std::optional<method::FeatureBank> bank;
   TaskState state;
@@ -67,15 +62,7 @@ TaskResult train_task(const TrainConfig& c, const TrainingData& data, const Sema
     std::remove(log_path.c_str());  // a fresh run starts a fresh log
   }
 
-  data::LoaderOptions lo;
-  lo.batch_size = c.batch_size;
-  lo.shuffle = true;
-  lo.workers = c.workers;
-  lo.seed = c.seed + 11;
-  lo.transform.convention = data.convention;
-  lo.transform.side = c.image_size;
-  lo.transform.augment = true;
-  data::DataLoader loader(data.train, lo);
+  data::DataLoader loader(data.train, loader_options(c, data.convention, net.device, true, true, c.seed + 11));
 
   TaskResult result;
   for (int epoch = state.epoch + 1; epoch <= c.epochs; ++epoch) {
@@ -94,13 +81,16 @@ TaskResult train_task(const TrainConfig& c, const TrainingData& data, const Sema
     std::int64_t seen = 0, correct = 0;
     while (auto batch = loader.next()) {
       const std::int64_t bs = batch->images.size(0);
-      auto out = net.forward_with_feature(batch->images);
+      const Tensor labels = batch->labels.to(net.device);
+      auto out = net.forward_with_feature(batch->images.to(net.device));
       Tensor l;
       if (ld) {
-        bank->store(out.feature, batch->indices);
-        l = method::label_distribution(out.feature.detach(), state.prototypes, out.logits.dtype());
+        // Per-sample work stays on the CPU (run_state.h); the amended distributions go back to the net's device.
+        const Tensor feature = out.feature.detach().to(Device::cpu());
+        bank->store(feature, batch->indices);
+        l = method::label_distribution(feature, state.prototypes, out.logits.dtype()).to(net.device);
       }
-      Tensor loss = method::sceald_loss(out.logits, batch->labels, l, b);
+      Tensor loss = method::sceald_loss(out.logits, labels, l, b);
       net.module->zero_grad();
       loss.backward();
       adam.step();
@@ -199,10 +189,7 @@ RunResult run_training(const TrainConfig& given, const std::string& out_dir, boo
     c = TrainConfig::from_json(nlohmann::json::parse(io::read_file(config_path)));
   }
   c.validate();
-  if (c.device != "cpu") {
-    SCEALD_CHECK(false, "--device ", c.device, ": sceald train runs on the CPU only so far",
-                 cuda::compiled() ? "" : " (and this build has no CUDA backend)", "; use --device cpu");
-  }
+  cuda::select_device(c.device);  // fails now, with the reason, when the device cannot be used
   fs::create_directories(out_dir);
   if (!resume) write_json_file(config_path, c.to_json());
 

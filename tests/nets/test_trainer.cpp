@@ -9,6 +9,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "engine/cuda_runtime.h"
 #include "engine/data/synthetic.h"
 #include "engine/error.h"
 #include "engine/io/safetensors.h"
@@ -223,6 +224,16 @@ TEST(Trainer, BadInputGivesClearErrors) {
   c.dataset = "rafdb";
   c.data_root.clear();
   EXPECT_THROW(c.validate(), Error);
+  if (cuda::device_count() == 0) {  // where there is a GPU, --device cuda is covered by tests/gpu
+    c = tiny_config();
+    c.device = "cuda";
+    try {
+      run_training(c, temp_out("nogpu"), false, false);
+      FAIL() << "--device cuda accepted without a GPU";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("--device cpu"), std::string::npos) << e.what();
+    }
+  }
 }
 
 }  // namespace

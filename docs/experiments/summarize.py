@@ -1,0 +1,66 @@
+#!/usr/bin/python3
+"""Tables of docs/RESULTS.md from the run folders docs/experiments/run.sh
+writes: for each setting, the mean and sample standard deviation over seeds
+of the validation accuracy, mean class accuracy, KL to the votes or to the
+true distributions, the KL between the amended label distributions and the
+true ones (synthetic), the AUROC of alpha (with noise) and the wall time.
+
+    python3 docs/experiments/summarize.py [runs/experiments]
+"""
+import json
+import math
+import os
+import re
+import sys
+from collections import defaultdict
+
+
+def mean_sd(values):
+    values = [v for v in values if v is not None]
+    if not values:
+        return "-"
+    m = sum(values) / len(values)
+    if len(values) == 1:
+        return f"{m:.4f}"
+    sd = math.sqrt(sum((v - m) ** 2 for v in values) / (len(values) - 1))
+    return f"{m:.4f} ± {sd:.4f}"
+
+
+def load(path):
+    with open(path) as f:
+        return json.load(f)
+
+
+def main():
+    root = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "../../runs/experiments")
+    groups = defaultdict(list)  # setting -> [(seed, dir)]
+    for name in sorted(os.listdir(root)):
+        d = os.path.join(root, name)
+        m = re.fullmatch(r"(.+)-seed(\d+)", name)
+        if not m or not os.path.isfile(os.path.join(d, "metrics.json")):
+            continue
+        groups[m.group(1)].append((int(m.group(2)), d))
+
+    keys = [("accuracy", "acc"), ("mean_class_accuracy", "mean class acc"), ("kl_votes", "KL(votes‖p)"),
+            ("kl_true", "KL(true‖p)"), ("kl_true_label_distribution", "KL(true‖LD) train"),
+            ("auroc_alpha", "AUROC α")]
+    print(f"| setting | model | seeds | {' | '.join(k[1] for k in keys)} | wall s (run) |")
+    print("|---|---|---|" + "---|" * len(keys) + "---|")
+    for setting, runs in groups.items():
+        rows = [("SCE-ALD", "metrics.json")]
+        if all(os.path.isfile(os.path.join(d, "baseline", "metrics.json")) for _, d in runs):
+            rows.insert(0, ("baseline", os.path.join("baseline", "metrics.json")))
+        wall = [float(open(os.path.join(d, "wall_seconds")).read()) for _, d in runs
+                if os.path.isfile(os.path.join(d, "wall_seconds"))]
+        for label, file in rows:
+            metrics = [load(os.path.join(d, file)) for _, d in runs]
+            if label == "SCE-ALD":
+                cfg = load(os.path.join(runs[0][1], "config.json"))
+                label = f"SCE-ALD β={cfg.get('beta')} {cfg.get('confidence_distance')}"
+            cells = [mean_sd([m.get(k) for m in metrics]) for k, _ in keys]
+            w = mean_sd(wall) if label != "baseline" else ""
+            print(f"| {setting} | {label} | {','.join(str(s) for s, _ in sorted(runs))} | {' | '.join(cells)} | {w} |")
+
+
+if __name__ == "__main__":
+    main()
