@@ -11,6 +11,8 @@
 #endif
 
 #include "apps/command_registry.h"
+#include "apps/memory_report.h"
+#include "engine/cuda/math_mode.h"
 #include "engine/cuda_runtime.h"
 #include "engine/io/atomic_file.h"
 #include "nets/benchmark.h"
@@ -22,6 +24,8 @@ struct BenchmarkArgs {
   std::string arch = "vgg16";
   std::string device = "cpu";
   std::string json_path;
+  std::string math = "fast";
+  bool verbose = false;
   int threads = 0;
   nets::BenchmarkOptions options;
 };
@@ -33,6 +37,7 @@ void run(BenchmarkArgs& a) {
   nets::BenchmarkOptions& o = a.options;
   o.net.arch = nets::parse_arch(a.arch);
   o.device = cuda::select_device(a.device);
+  const cuda::MathModeGuard math(cuda::parse_math_mode(a.math));
   const nets::BenchmarkResult r = nets::run_benchmark(o);
 
   const nlohmann::json j = {
@@ -43,6 +48,7 @@ void run(BenchmarkArgs& a) {
       {"in_channels", o.net.in_channels},
       {"num_classes", o.net.num_classes},
       {"device", o.device.str()},
+      {"math", a.math},
       {"threads", r.threads},
       {"steps", o.steps},
       {"parameters", r.parameters},
@@ -59,6 +65,7 @@ void run(BenchmarkArgs& a) {
   std::printf("  forward        %9.1f ms  %9.2f images/s\n", r.forward_ms_per_step, r.forward_images_per_s);
   std::printf("  peak resident memory %.1f MiB (medians of %d steps after %d warm-up)\n",
               double(r.peak_rss_bytes) / (1 << 20), o.steps, o.warmup);
+  if (a.verbose) print_memory_report(o.device, std::cout);
   if (!a.json_path.empty())
     io::write_file_atomically(a.json_path, [&](std::ostream& out) { out << j.dump(2) << "\n"; });
 }
@@ -79,6 +86,10 @@ void setup(CLI::App& root) {
   cmd->add_option("--steps", o.steps, "timed steps of each kind (the median is reported)")->capture_default_str();
   cmd->add_option("--warmup", o.warmup, "untimed steps before timing")->capture_default_str();
   cmd->add_option("--device", a->device, "cpu or cuda[:N]")->capture_default_str();
+  cmd->add_option("--math", a->math, "CUDA math: fast (TF32 allowed) or precise")
+      ->check(CLI::IsMember({"fast", "precise"}))
+      ->capture_default_str();
+  cmd->add_flag("--verbose", a->verbose, "also print the GPU allocator's counters");
   cmd->add_option("--seed", o.seed, "seed of the weights and the random batch")->capture_default_str();
   cmd->add_option("--json", a->json_path, "also write the numbers to this JSON file");
   cmd->callback([a] { run(*a); });

@@ -4,6 +4,7 @@
 
 #include "apps/command_registry.h"
 #include "apps/progress.h"
+#include "engine/cuda/math_mode.h"
 #include "nets/sceald/evaluate.h"
 #include "nets/sceald/reports.h"
 
@@ -13,6 +14,7 @@ namespace {
 struct EvalArgs {
   train::EvalRequest request;
   std::string json;
+  std::string math = "precise";
 };
 
 void setup(CLI::App& root) {
@@ -24,8 +26,13 @@ void setup(CLI::App& root) {
   cmd->add_option("--split", a->request.split, "default: the run's validation split");
   cmd->add_option("--labels", a->request.labels, "plurality or fer2013 (default: the run's --val-labels)");
   cmd->add_option("--batch-size", a->request.batch_size)->capture_default_str();
+  cmd->add_option("--device", a->request.device, "cpu or cuda[:N]")->capture_default_str();
+  cmd->add_option("--math", a->math, "CUDA math: precise or fast (TF32 allowed)")
+      ->check(CLI::IsMember({"fast", "precise"}))
+      ->capture_default_str();
   cmd->add_option("--json", a->json, "also write the metrics here");
   cmd->callback([a] {
+    const cuda::MathModeGuard math(cuda::parse_math_mode(a->math));
     Progress progress;
     train::TrainHooks hooks;
     hooks.batch = [&](const std::string& s, int e, std::int64_t d, std::int64_t t) { progress.update(s, e, d, t); };

@@ -3,6 +3,7 @@
 #include <memory>
 
 #include "apps/command_registry.h"
+#include "engine/cuda/math_mode.h"
 #include "engine/data/expressions.h"
 #include "nets/sceald/evaluate.h"
 
@@ -12,6 +13,8 @@ namespace {
 struct PredictArgs {
   std::string checkpoint;
   std::vector<std::string> images;
+  std::string device = "cpu";
+  std::string math = "precise";
 };
 
 void setup(CLI::App& root) {
@@ -19,8 +22,13 @@ void setup(CLI::App& root) {
   auto a = std::make_shared<PredictArgs>();
   cmd->add_option("--checkpoint", a->checkpoint, "run folder or checkpoint file")->required();
   cmd->add_option("images", a->images, "image files")->required()->check(CLI::ExistingFile);
+  cmd->add_option("--device", a->device, "cpu or cuda[:N]")->capture_default_str();
+  cmd->add_option("--math", a->math, "CUDA math: precise or fast (TF32 allowed)")
+      ->check(CLI::IsMember({"fast", "precise"}))
+      ->capture_default_str();
   cmd->callback([a] {
-    const auto probs = train::predict_images(a->checkpoint, a->images);
+    const cuda::MathModeGuard math(cuda::parse_math_mode(a->math));
+    const auto probs = train::predict_images(a->checkpoint, a->images, a->device);
     for (std::size_t i = 0; i < probs.size(); ++i) {
       std::size_t best = 0;
       for (std::size_t k = 1; k < probs[i].size(); ++k) best = probs[i][k] > probs[i][best] ? k : best;

@@ -8,6 +8,8 @@
 #include <memory>
 
 #include "apps/command_registry.h"
+#include "apps/memory_report.h"
+#include "engine/cuda_runtime.h"
 #include "apps/progress.h"
 #include "engine/error.h"
 #include "nets/sceald/task_stage.h"
@@ -19,6 +21,7 @@ struct TrainArgs {
   train::TrainConfig config;
   std::string out, resume;
   bool with_baseline = false;
+  bool verbose = false;
   int stop_after = 0;
 };
 
@@ -66,6 +69,7 @@ void run(TrainArgs& a, CLI::App* cmd) {
   if (r.sceald && r.sceald->finished) std::cout << "metrics: " << r.sceald->metrics.dump() << "\n";
   if (!r.table.empty()) std::cout << "\n" << r.table;
   std::cout << "run folder: " << out << " (" << secs << " s)\n";
+  if (a.verbose) print_memory_report(cuda::select_device(c.device), std::cout);
 }
 
 void setup(CLI::App& root) {
@@ -104,7 +108,12 @@ void setup(CLI::App& root) {
   cmd->add_option("--seed", c.seed)->capture_default_str();
   cmd->add_option("--threads", c.threads, "OpenMP threads (0: default)")->capture_default_str();
   cmd->add_option("--workers", c.workers, "image loading threads")->capture_default_str();
-  cmd->add_option("--device", c.device, "cpu or cuda[:N] (the networks; per-sample work stays on the CPU)")->capture_default_str();
+  cmd->add_option("--device", c.device, "cpu or cuda[:N] (the networks; per-sample work stays on the CPU)")
+      ->capture_default_str();
+  cmd->add_option("--math", c.math, "CUDA math: fast (TF32 allowed) or precise")
+      ->check(CLI::IsMember({"fast", "precise"}))
+      ->capture_default_str();
+  cmd->add_flag("--verbose", a->verbose, "print peak memory (and the GPU allocator's counters) at the end");
   cmd->add_option("--out", a->out, "run folder (default runs/<timestamp>)");
   cmd->add_option("--resume", a->resume, "continue the run in this folder");
   cmd->add_flag("--with-baseline", a->with_baseline, "also train the beta = 1 baseline and compare");

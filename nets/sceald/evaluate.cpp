@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "engine/autograd/grad_mode.h"
+#include "engine/cuda_runtime.h"
 #include "engine/data/loader.h"
 #include "engine/error.h"
 #include "engine/ops/layout.h"
@@ -66,7 +67,7 @@ nlohmann::json metrics_json(const EvalResult& result) {
 }
 
 EvalResult evaluate_checkpoint(const EvalRequest& request, const TrainHooks& hooks) {
-  LoadedRun run = load_run(request.checkpoint);
+  LoadedRun run = load_run(request.checkpoint, cuda::select_device(request.device));
   TrainConfig c = run.config;
   if (!request.dataset.empty()) {
     c.dataset = request.dataset;
@@ -79,8 +80,9 @@ EvalResult evaluate_checkpoint(const EvalRequest& request, const TrainHooks& hoo
   return evaluate_net(run.net, d, run.convention, c.image_size, request.batch_size, request.workers, hooks);
 }
 
-std::vector<std::vector<double>> predict_images(const std::string& checkpoint, const std::vector<std::string>& images) {
-  LoadedRun run = load_run(checkpoint);
+std::vector<std::vector<double>> predict_images(const std::string& checkpoint, const std::vector<std::string>& images,
+                                                const std::string& device) {
+  LoadedRun run = load_run(checkpoint, cuda::select_device(device));
   data::SampleTransform t;
   t.convention = run.convention;
   t.side = run.config.image_size;
@@ -92,7 +94,8 @@ std::vector<std::vector<double>> predict_images(const std::string& checkpoint, c
     s.path = path;
     s.label = 0;
     const Tensor x = data::load_sample_tensor(s, t);
-    const Tensor logits = run.net.module->forward(x.reshape({1, x.size(0), x.size(1), x.size(2)}));
+    const Tensor batch = x.reshape({1, x.size(0), x.size(1), x.size(2)}).to(run.net.device);
+    const Tensor logits = run.net.module->forward(batch).to(Device::cpu());
     out.push_back(softmax(logits, 1).to(DType::Float64).to_vector<double>());
   }
   return out;

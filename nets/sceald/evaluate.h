@@ -40,11 +40,13 @@ struct EvalRequest {
   std::string dataset, data_root, split, labels;
   int batch_size = 64;
   int workers = 1;
+  std::string device = "cpu";  // cpu or cuda[:N]
 };
 EvalResult evaluate_checkpoint(const EvalRequest& request, const TrainHooks& hooks = {});
 
 // `sceald predict`: softmax(z) [7] for each image file, decoded and
 // normalised like training's evaluation transform.
-std::vector<std::vector<double>> predict_images(const std::string& checkpoint, const std::vector<std::string>& images);
+std::vector<std::vector<double>> predict_images(const std::string& checkpoint, const std::vector<std::string>& images,
+                                                const std::string& device = "cpu");
 
 }  // namespace sceald::train

@@ -210,7 +210,7 @@ TaskState load_task_checkpoint(const std::string& path, TaskNet& net, optim::Opt
   return s;
 }
 
-LoadedRun load_run(const std::string& dir_or_file) {
+LoadedRun load_run(const std::string& dir_or_file, Device device) {
   std::string path = dir_or_file;
   if (fs::is_directory(dir_or_file)) {
     path = (fs::path(dir_or_file) / kFinalCheckpoint).string();
@@ -228,7 +228,7 @@ LoadedRun load_run(const std::string& dir_or_file) {
   run.epoch = std::stoi(f.metadata.at("epoch"));
   TrainConfig fresh = run.config;
   fresh.init.clear();  // the checkpoint holds every weight
-  run.net = make_task_net(fresh, run.convention.channels);
+  run.net = make_task_net(fresh, run.convention.channels, device);
   nn::NamedTensors model;
   for (const auto& [name, t] : f.tensors)
     if (name.rfind("model.", 0) == 0) model.emplace_back(name.substr(6), t);

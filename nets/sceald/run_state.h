@@ -21,7 +21,7 @@
 // the GPU; batches are assembled in pinned host memory and copied over, and
 // everything per sample (feature bank, prototypes, label distributions,
 // metrics) stays on the CPU in float64 as on a CPU run. Checkpoints always
-// hold CPU tensors, so a run can resume on another device.
+// hold CPU tensors, and `sceald eval/predict --device` load them anywhere.
 #pragma once
 #include <memory>
 #include <optional>
@@ -104,6 +104,6 @@ struct LoadedRun {
   int epoch = 0;
   std::string path;
 };
-LoadedRun load_run(const std::string& dir_or_file);
+LoadedRun load_run(const std::string& dir_or_file, Device device = Device::cpu());
 
 }  // namespace sceald::train

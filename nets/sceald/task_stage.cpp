@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "engine/autograd/grad_mode.h"
+#include "engine/cuda/math_mode.h"
 #include "engine/cuda_runtime.h"
 #include "engine/data/loader.h"
 #include "engine/error.h"
@@ -190,6 +191,7 @@ RunResult run_training(const TrainConfig& given, const std::string& out_dir, boo
   }
   c.validate();
   cuda::select_device(c.device);  // fails now, with the reason, when the device cannot be used
+  const cuda::MathModeGuard math(cuda::parse_math_mode(c.math));
   fs::create_directories(out_dir);
   if (!resume) write_json_file(config_path, c.to_json());
 

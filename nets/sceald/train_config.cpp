@@ -33,6 +33,7 @@ void TrainConfig::validate() const {
   SCEALD_CHECK(lr > 0.0 && std::isfinite(lr), "--lr ", lr, ": must be > 0");
   SCEALD_CHECK(ae_lr > 0.0 && std::isfinite(ae_lr), "--ae-lr ", ae_lr, ": must be > 0");
   SCEALD_CHECK(ld_start_epoch >= 1, "--ld-start-epoch ", ld_start_epoch, ": must be >= 1 (epochs count from 1)");
+  SCEALD_CHECK(math == "fast" || math == "precise", "--math ", math, ": expected fast or precise");
   SCEALD_CHECK(train_subset >= 0, "--train-subset ", train_subset, ": must be >= 0 (0 = the whole split)");
   SCEALD_CHECK(threads >= 0, "--threads ", threads, ": must be >= 0");
   SCEALD_CHECK(workers >= 0, "--workers ", workers, ": must be >= 0");
@@ -54,7 +55,8 @@ nlohmann::json TrainConfig::to_json() const {
           {"ae_lr", ae_lr},       {"gamma", gamma},
           {"word_vectors", word_vectors}, {"stage", stage},
           {"seed", seed},         {"threads", threads},
-          {"workers", workers},   {"device", device}};
+          {"workers", workers},   {"device", device},
+          {"math", math}};
 }
 
 TrainConfig TrainConfig::from_json(const nlohmann::json& j) {
@@ -72,7 +74,7 @@ TrainConfig TrainConfig::from_json(const nlohmann::json& j) {
   get("prototype", c.prototype); get("ae_epochs", c.ae_epochs); get("ae_width", c.ae_width);
   get("ae_hidden", c.ae_hidden); get("ae_lr", c.ae_lr); get("gamma", c.gamma);
   get("word_vectors", c.word_vectors); get("stage", c.stage); get("seed", c.seed);
-  get("threads", c.threads); get("workers", c.workers); get("device", c.device);
+  get("threads", c.threads); get("workers", c.workers); get("device", c.device); get("math", c.math);
   return c;
 }
 

@@ -47,6 +47,7 @@ struct TrainConfig {
   int threads = 0;                    // 0 = OpenMP's default
   int workers = 1;                    // loader threads
   std::string device = "cpu";
+  std::string math = "fast";          // CUDA math mode (engine/cuda/math_mode.h): fast (TF32) or precise
 
   // Throws sceald::Error naming the offending option and value.
   void validate() const;

@@ -199,6 +199,30 @@ TEST(Trainer, ResumeGivesBitwiseTheSameWeights) {
   fs::remove_all(b);
 }
 
+TEST(Trainer, ConfigRoundTripsThroughJson) {
+  TrainConfig c = tiny_config();
+  c.train_subset = 77;
+  c.val_labels = "fer2013";
+  c.math = "precise";
+  c.device = "cuda:1";
+  c.noise = 0.25;
+  c.confidence_distance = "ot";
+  const TrainConfig back = TrainConfig::from_json(nlohmann::json::parse(c.to_json().dump()));
+  EXPECT_EQ(back.to_json(), c.to_json());
+  EXPECT_EQ(back.train_subset, 77);
+  EXPECT_EQ(back.val_labels, "fer2013");
+  EXPECT_EQ(back.math, "precise");
+  // An older config.json without the newer keys keeps their defaults.
+  nlohmann::json old = c.to_json();
+  old.erase("math");
+  old.erase("val_labels");
+  old.erase("train_subset");
+  const TrainConfig aged = TrainConfig::from_json(old);
+  EXPECT_EQ(aged.math, "fast");
+  EXPECT_EQ(aged.val_labels, "plurality");
+  EXPECT_EQ(aged.train_subset, 0);
+}
+
 TEST(Trainer, BadInputGivesClearErrors) {
   TrainConfig c = tiny_config();
   c.dataset = "imagenet";
@@ -224,6 +248,14 @@ TEST(Trainer, BadInputGivesClearErrors) {
   c.dataset = "rafdb";
   c.data_root.clear();
   EXPECT_THROW(c.validate(), Error);
+  c = tiny_config();
+  c.math = "turbo";
+  try {
+    c.validate();
+    FAIL() << "--math turbo accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("--math turbo"), std::string::npos) << e.what();
+  }
   if (cuda::device_count() == 0) {  // where there is a GPU, --device cuda is covered by tests/gpu
     c = tiny_config();
     c.device = "cuda";
