@@ -43,6 +43,7 @@ void run(TrainArgs& a, CLI::App* cmd) {
     if (unset("--ae-hidden")) c.ae_hidden = p.ae_hidden;
     if (unset("--ae-epochs")) c.ae_epochs = p.ae_epochs;
     if (unset("--ae-lr")) c.ae_lr = p.ae_lr;
+    if (unset("--gamma")) c.gamma = p.gamma;
     if (unset("--epochs")) c.epochs = p.epochs;
     if (unset("--ld-start-epoch")) c.ld_start_epoch = p.ld_start_epoch;
     if (unset("--lr")) c.lr = p.lr;

@@ -84,8 +84,9 @@ TrainConfig synthetic_fast_preset() {
   c.width = 0.125;
   c.ae_width = 0.125;
   c.ae_hidden = 256;
-  c.ae_epochs = 3;
+  c.ae_epochs = 14;
   c.ae_lr = 1e-3;
+  c.gamma = 5.0;
   c.epochs = 8;
   c.ld_start_epoch = 4;
   c.lr = 1e-3;
