@@ -29,6 +29,7 @@ void Conv2d::reset_parameters(Generator& gen) {
 }
 
 Tensor Conv2d::forward(const Tensor& x) { return conv2d(x, weight, bias, params); }
+Tensor Conv2d::forward_relu(const Tensor& x) { return conv2d_relu(x, weight, bias, params); }
 
 std::string Conv2d::str() const {
   return str_cat("Conv2d(", in_channels, ", ", out_channels, ", kernel_size=", kernel_size,

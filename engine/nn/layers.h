@@ -32,6 +32,7 @@ class Conv2d : public Module {
          Generator& gen = default_generator());
   void reset_parameters(Generator& gen = default_generator());
   Tensor forward(const Tensor& x) override;  // [N, in, H, W] -> [N, out, Ho, Wo]
+  Tensor forward_relu(const Tensor& x);      // relu(forward(x)) as one fused op (conv2d_relu)
   std::string type_name() const override { return "Conv2d"; }
   std::string str() const override;
 

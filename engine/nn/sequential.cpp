@@ -20,7 +20,18 @@ Module& Sequential::operator[](std::size_t i) const {
 
 Tensor Sequential::forward(const Tensor& x) {
   Tensor y = x;
-  for (const auto& [_, layer] : named_children()) y = layer->forward(y);
+  const auto& layers = named_children();
+  for (std::size_t i = 0; i < layers.size(); ++i) {
+    // A Conv2d followed by a ReLU runs as one fused op: the same result,
+    // half the activation memory (engine/ops/conv.h).
+    auto* conv = dynamic_cast<Conv2d*>(layers[i].second.get());
+    if (conv && i + 1 < layers.size() && dynamic_cast<ReLU*>(layers[i + 1].second.get())) {
+      y = conv->forward_relu(y);
+      ++i;
+      continue;
+    }
+    y = layers[i].second->forward(y);
+  }
   return y;
 }
 

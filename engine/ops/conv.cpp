@@ -1,10 +1,12 @@
 #include "engine/ops/conv.h"
 
+#include <array>
 #include <vector>
 
 #include "engine/autograd/node.h"
 #include "engine/cuda/ops.h"
 #include "engine/ops/op_checks.h"
+#include "kernels/cpu/activation.h"
 #include "kernels/cpu/conv_gemm.h"
 
 namespace sceald {
@@ -17,49 +19,74 @@ std::string pair_str(const std::array<std::int64_t, 2>& v) { return str_cat("[",
 
 // y = W * im2col(x) + b per image. Since im2col is linear in x with adjoint
 // col2im: dL/dx = col2im(W^T g), dL/dW = sum_n g_n im2col(x_n)^T, and
-// dL/db = sum of g over N, Ho, Wo.
+// dL/db = sum of g over N, Ho, Wo. `needs` says which of the three to compute.
+std::vector<Tensor> conv2d_backward(const Tensor& gy, const Tensor& x, const Tensor& weight, bool has_bias,
+                                    const ConvGeometry& g, const std::array<bool, 3>& needs) {
+  const std::int64_t N = x.size(0), O = weight.size(0);
+  Tensor gx, gw, gb;
+  if (needs[0]) gx = Tensor::empty(x.shape(), x.dtype(), x.device());
+  if (needs[1]) gw = Tensor::empty(weight.shape(), weight.dtype(), weight.device());
+  if (has_bias && needs[2]) gb = Tensor::empty({O}, gy.dtype(), gy.device());
+  if (x.device().is_cuda()) {
+    if (gx.defined()) cuda_ops::conv2d_backward_data(gy, weight, g, gx);
+    if (gw.defined()) cuda_ops::conv2d_backward_filter(gy, x, g, gw);
+    if (gb.defined()) cuda_ops::conv2d_backward_bias(gy, gb);
+    return {gx, gw, gb};
+  }
+  dispatch_floating(gy.dtype(), "conv2d backward", [&](auto tag) {
+    using T = decltype(tag);
+    const T* pg = gy.data<T>();
+    kernels::cpu::conv2d_backward(pg, x.data<T>(), weight.data<T>(), N, O, g, gx.defined() ? gx.data<T>() : nullptr,
+                                  gw.defined() ? gw.data<T>() : nullptr);
+    if (gb.defined()) kernels::cpu::conv2d_backward_bias(pg, N, O, g.col_cols(), gb.data<T>());
+  });
+  return {gx, gw, gb};
+}
+
 class Conv2dBackward final : public Node {
  public:
   Conv2dBackward(const Tensor& x, const Tensor& weight, bool has_bias, const ConvGeometry& geometry)
       : x_(x.detach()), weight_(weight.detach()), has_bias_(has_bias), g_(geometry) {}
   const char* name() const override { return "Conv2dBackward"; }
   std::vector<Tensor> backward(const Tensor& grad_out) override {
-    const Tensor gy = grad_out.contiguous();
-    const std::int64_t N = x_.size(0), O = weight_.size(0);
-    Tensor gx, gw, gb;
-    if (x_.device().is_cuda()) {
-      if (needs_input_grad(0)) {
-        gx = Tensor::empty(x_.shape(), x_.dtype(), x_.device());
-        cuda_ops::conv2d_backward_data(gy, weight_, g_, gx);
-      }
-      if (needs_input_grad(1)) {
-        gw = Tensor::empty(weight_.shape(), weight_.dtype(), weight_.device());
-        cuda_ops::conv2d_backward_filter(gy, x_, g_, gw);
-      }
-      if (has_bias_ && needs_input_grad(2)) {
-        gb = Tensor::empty({O}, gy.dtype(), gy.device());
-        cuda_ops::conv2d_backward_bias(gy, gb);
-      }
-      return {gx, gw, gb};
-    }
-    dispatch_floating(gy.dtype(), "conv2d backward", [&](auto tag) {
-      using T = decltype(tag);
-      const T* pg = static_cast<const T*>(gy.raw_data());
-      if (needs_input_grad(0)) gx = Tensor::empty(x_.shape(), x_.dtype(), x_.device());
-      if (needs_input_grad(1)) gw = Tensor::empty(weight_.shape(), weight_.dtype(), weight_.device());
-      kernels::cpu::conv2d_backward(pg, x_.data<T>(), weight_.data<T>(), N, O, g_,
-                                    gx.defined() ? gx.data<T>() : nullptr, gw.defined() ? gw.data<T>() : nullptr);
-      if (has_bias_ && needs_input_grad(2)) {
-        gb = Tensor::empty({O}, gy.dtype(), gy.device());
-        kernels::cpu::conv2d_backward_bias(pg, N, O, g_.col_cols(), gb.data<T>());
-      }
-    });
-    return {gx, gw, gb};
+    return conv2d_backward(grad_out.contiguous(), x_, weight_, has_bias_, g_,
+                           {needs_input_grad(0), needs_input_grad(1), needs_input_grad(2)});
   }
   void release_saved() override { x_ = weight_ = Tensor(); }
 
  private:
   Tensor x_, weight_;  // contiguous
+  bool has_bias_;
+  ConvGeometry g_;
+};
+
+// relu(conv2d(x)): the gradient reaching the convolution is g where the
+// output is positive, 0 elsewhere (ReLU's rule, read off the output), then
+// the convolution's backward. Only x, the weight and the output are kept.
+class Conv2dReluBackward final : public Node {
+ public:
+  Conv2dReluBackward(const Tensor& x, const Tensor& weight, bool has_bias, const ConvGeometry& geometry,
+                     const Tensor& out)
+      : x_(x.detach()), weight_(weight.detach()), out_(out.detach()), has_bias_(has_bias), g_(geometry) {}
+  const char* name() const override { return "Conv2dReluBackward"; }
+  std::vector<Tensor> backward(const Tensor& grad_out) override {
+    const Tensor g = grad_out.contiguous();
+    Tensor g_pre = Tensor::empty(out_.shape(), out_.dtype(), out_.device());
+    if (out_.device().is_cuda()) {
+      cuda_ops::relu_backward(out_, g, g_pre);
+    } else {
+      dispatch_floating(out_.dtype(), name(), [&](auto tag) {
+        using T = decltype(tag);
+        kernels::cpu::relu_backward(out_.data<T>(), g.data<T>(), g_pre.data<T>(), g_pre.numel());
+      });
+    }
+    return conv2d_backward(g_pre, x_, weight_, has_bias_, g_,
+                           {needs_input_grad(0), needs_input_grad(1), needs_input_grad(2)});
+  }
+  void release_saved() override { x_ = weight_ = out_ = Tensor(); }
+
+ private:
+  Tensor x_, weight_, out_;  // contiguous
   bool has_bias_;
   ConvGeometry g_;
 };
@@ -105,22 +132,46 @@ ConvGeometry conv2d_geometry(const Tensor& x, const Tensor& weight, const Tensor
 
 }  // namespace
 
+namespace {
+
+// The convolution's output, computed on x's device; `relu` applies ReLU in place before returning.
+Tensor conv2d_output(const Tensor& xc, const Tensor& wc, const Tensor& bc, const ConvGeometry& g, bool cuda,
+                     bool relu) {
+  const std::int64_t N = xc.size(0), O = wc.size(0);
+  Tensor y = Tensor::empty({N, O, g.Ho, g.Wo}, xc.dtype(), xc.device());
+  if (cuda) {
+    cuda_ops::conv2d_forward(xc, wc, bc, g, y);
+    if (relu) cuda_ops::relu_forward(y, y);
+    return y;
+  }
+  dispatch_floating(xc.dtype(), "conv2d", [&](auto tag) {
+    using T = decltype(tag);
+    kernels::cpu::conv2d_forward(xc.data<T>(), wc.data<T>(), bc.defined() ? bc.data<T>() : nullptr, N, O, g,
+                                 y.data<T>());
+    if (relu) kernels::cpu::relu_forward(y.data<T>(), y.data<T>(), y.numel());
+  });
+  return y;
+}
+
+}  // namespace
+
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dParams& params) {
   const ConvGeometry g = conv2d_geometry(x, weight, bias, params);
   const bool cuda = runs_on_cuda("conv2d", {&x, &weight, &bias});
-  const std::int64_t N = x.size(0), O = weight.size(0);
   const Tensor xc = x.contiguous(), wc = weight.contiguous();
   const Tensor bc = bias.defined() ? bias.contiguous() : Tensor();
-  Tensor y = Tensor::empty({N, O, g.Ho, g.Wo}, x.dtype(), x.device());
-  if (cuda) {
-    cuda_ops::conv2d_forward(xc, wc, bc, g, y);
-  } else {
-    dispatch_floating(x.dtype(), "conv2d", [&](auto tag) {
-      using T = decltype(tag);
-      kernels::cpu::conv2d_forward(xc.data<T>(), wc.data<T>(), bc.defined() ? bc.data<T>() : nullptr, N, O, g, y.data<T>());
-    });
-  }
+  Tensor y = conv2d_output(xc, wc, bc, g, cuda, false);
   record<Conv2dBackward>(y, {&x, &weight, &bias}, xc, wc, bias.defined(), g);
+  return y;
+}
+
+Tensor conv2d_relu(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dParams& params) {
+  const ConvGeometry g = conv2d_geometry(x, weight, bias, params);
+  const bool cuda = runs_on_cuda("conv2d", {&x, &weight, &bias});
+  const Tensor xc = x.contiguous(), wc = weight.contiguous();
+  const Tensor bc = bias.defined() ? bias.contiguous() : Tensor();
+  Tensor y = conv2d_output(xc, wc, bc, g, cuda, true);
+  record<Conv2dReluBackward>(y, {&x, &weight, &bias}, xc, wc, bias.defined(), g, y);
   return y;
 }
 

@@ -18,4 +18,10 @@ struct Conv2dParams {
 // -> [N, O, Ho, Wo] with Ho = (H + 2 ph - dh (kh - 1) - 1) / sh + 1 (likewise Wo).
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dParams& params = {});
 
+// relu(conv2d(x, weight, bias, params)) as one op: ReLU runs in place on the
+// fresh output and the backward pass reads ReLU's mask off that output, so
+// the pre-activation is never kept (a Conv2d-ReLU pair holds one activation,
+// not two). nn::Sequential uses it for every Conv2d followed by a ReLU.
+Tensor conv2d_relu(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dParams& params = {});
+
 }  // namespace sceald

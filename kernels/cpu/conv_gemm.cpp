@@ -18,6 +18,9 @@ namespace {
 // splits well over threads: on VGG16's 48x48 layers (bench_conv, 2 threads)
 // 1,024 columns gave 105-135 GFLOP/s where 16,384 gave 120-160.
 constexpr std::int64_t kTargetColumns = 16384;
+// An image with this many output pixels is a good GEMM alone; grouping it
+// would only add the staging copies of large outputs.
+constexpr std::int64_t kColumnsAlone = 2048;
 // The largest column matrix a group may build (per thread where images run on threads).
 constexpr std::int64_t kMaxColumnBytes = std::int64_t{32} << 20;
 // Below this many multiply-adds a parallel region costs more than it saves.
@@ -45,7 +48,8 @@ int thread_index() {
 ConvBatching conv_batching(std::int64_t N, std::int64_t O, const ConvGeometry& g, std::size_t element_bytes) {
   const std::int64_t rows = g.col_rows(), cols = g.col_cols();
   const std::int64_t image_bytes = rows * cols * static_cast<std::int64_t>(element_bytes);
-  std::int64_t group = std::clamp<std::int64_t>((kTargetColumns + cols - 1) / cols, 1, std::max<std::int64_t>(N, 1));
+  std::int64_t group = cols >= kColumnsAlone ? 1
+                       : std::clamp<std::int64_t>((kTargetColumns + cols - 1) / cols, 1, std::max<std::int64_t>(N, 1));
   group = std::max<std::int64_t>(1, std::min(group, kMaxColumnBytes / std::max<std::int64_t>(image_bytes, 1)));
   const int threads = max_threads();
   const bool on_threads = group == 1 && threads > 1 && N >= threads && image_bytes <= kMaxColumnBytes &&

@@ -10,8 +10,10 @@
 // and the weight would be packed again for every image). So images go in
 // groups whose column matrices sit side by side, [C kh kw, G Ho Wo], making
 // one GEMM with G Ho Wo columns; the group is sized to reach
-// kTargetColumns (16,384) columns within kMaxColumnBytes (32 MiB) of column matrix. Where one
-// image alone has enough columns (G = 1) and there are at least as many
+// kTargetColumns (16,384) columns within kMaxColumnBytes (32 MiB) of column
+// matrix. An image with kColumnsAlone (2,048) output pixels or more makes
+// its own GEMM (G = 1): grouping would only add staging copies of large
+// outputs. Where G = 1 and there are at least as many
 // images as threads, each thread takes whole images with a single-threaded
 // GEMM; otherwise groups run one after another and each GEMM uses every
 // thread. Scratch comes from kernels/cpu/workspace.h, so steady-state steps

@@ -5,7 +5,10 @@
 #include <cmath>
 #include <string>
 
+#include "engine/autograd/node.h"
 #include "engine/error.h"
+#include "engine/nn/layers.h"
+#include "engine/ops/activation.h"
 #include "engine/ops/conv.h"
 #include "engine/ops/pooling.h"
 #include "engine/ops/upsample.h"
@@ -62,6 +65,52 @@ TEST(GradcheckConv, Conv2dConfigurations) {
     else
       EXPECT_TRUE(gradcheck([p](const auto& v) { return conv2d(v[0], v[1], Tensor(), p); }, {x, w}));
   }
+}
+
+TEST(GradcheckConv, Conv2dReluFused) {
+  // Kinks: random inputs put no pre-activation within eps of 0 (checked by the gradcheck's own tolerance).
+  for (bool bias : {true, false}) {
+    Tensor x = random_input({2, 3, 6, 5}, 11), w = random_input({4, 3, 3, 3}, 12), b = random_input({4}, 13);
+    const Conv2dParams p{{1, 1}, {1, 1}, {1, 1}};
+    if (bias)
+      EXPECT_TRUE(gradcheck([p](const auto& v) { return conv2d_relu(v[0], v[1], v[2], p); }, {x, w, b}));
+    else
+      EXPECT_TRUE(gradcheck([p](const auto& v) { return conv2d_relu(v[0], v[1], Tensor(), p); }, {x, w}));
+  }
+}
+
+TEST(Conv, FusedReluEqualsReluOfConvAndSequentialUsesIt) {
+  // Exactly the same numbers as the unfused pair, forward and backward, both
+  // as an op and through nn::Sequential (which fuses Conv2d + ReLU).
+  Generator gen(21);
+  auto seq = std::make_shared<nn::Sequential>();
+  seq->emplace_back<nn::Conv2d>(3, 5, 3, 1, 1, 1, true, gen);
+  seq->emplace_back<nn::ReLU>();
+  seq->emplace_back<nn::Conv2d>(5, 2, 1, 1, 0, 1, true, gen);
+  seq->to(DType::Float64);
+  Tensor x = random_input({2, 3, 7, 6}, 22);
+  Tensor y = seq->forward(x);
+  EXPECT_STREQ(y.grad_fn()->name(), "Conv2dBackward");  // the last conv has no ReLU after it
+  const Tensor gy = random_input(y.shape(), 23);
+  y.backward(gy);
+  const auto& conv0 = static_cast<nn::Conv2d&>((*seq)[0]);
+  const auto& conv2 = static_cast<nn::Conv2d&>((*seq)[2]);
+  const std::vector<double> fused_gx = x.grad().to_vector<double>(), fused_gw = conv0.weight.grad().to_vector<double>();
+  const std::vector<double> fused_y = y.to_vector<double>();
+
+  Tensor x2 = x.detach();
+  x2.set_requires_grad(true);
+  Tensor w0 = conv0.weight.detach(), b0 = conv0.bias.detach();
+  w0.set_requires_grad(true);
+  Tensor y2 = conv2d(relu(conv2d(x2, w0, b0, conv0.params)), conv2.weight.detach(), conv2.bias.detach(), conv2.params);
+  y2.backward(gy);
+  EXPECT_EQ(fused_y, y2.to_vector<double>());
+  EXPECT_EQ(fused_gx, x2.grad().to_vector<double>());
+  EXPECT_EQ(fused_gw, w0.grad().to_vector<double>());
+
+  Tensor z = conv2d_relu(x2.detach(), w0.detach(), b0, conv0.params);
+  EXPECT_STREQ(z.grad_fn() ? z.grad_fn()->name() : "none", "none");  // nothing requires grad
+  EXPECT_EQ(z.to_vector<double>(), relu(conv2d(x2.detach(), w0.detach(), b0, conv0.params)).to_vector<double>());
 }
 
 TEST(Conv, SkipsGradientsNobodyNeeds) {

@@ -40,7 +40,7 @@ const std::vector<ConvCase>& conv_cases() {
       {{4, 19, 9, 10}, {7, 19, 1, 1}, {{1, 1}, {0, 0}, {1, 1}}, true},
       {{3, 6, 15, 12}, {10, 6, 3, 2}, {{2, 3}, {2, 1}, {2, 3}}, true},
       // The batching paths of kernels/cpu/conv_gemm.h (ConvBatching below pins which is which):
-      {{5, 2, 70, 72}, {3, 2, 3, 3}, {{1, 1}, {1, 1}, {1, 1}}, true},     // groups of 4, then 1
+      {{18, 2, 25, 40}, {3, 2, 3, 3}, {{1, 1}, {1, 1}, {1, 1}}, true},    // groups of 17, then 1
       {{3, 2, 130, 130}, {3, 2, 3, 3}, {{1, 1}, {1, 1}, {1, 1}}, true},   // one image per GEMM
       {{3, 4, 130, 130}, {16, 4, 1, 1}, {{1, 1}, {0, 0}, {1, 1}}, false},  // the same, pointwise in place
   };
@@ -126,7 +126,7 @@ TEST(ConvReference, BatchingCoversEveryPath) {
   };
   const auto& cases = conv_cases();
   const ConvCase& grouped = cases[cases.size() - 3];
-  EXPECT_EQ(batching(grouped).images_per_gemm, 4);  // 5,040 columns each: 4 reach 16,384
+  EXPECT_EQ(batching(grouped).images_per_gemm, 17);  // 1,000 columns each: 17 reach 16,384
   EXPECT_FALSE(batching(grouped).images_on_threads);
   for (std::size_t k : {cases.size() - 2, cases.size() - 1}) {
     EXPECT_EQ(batching(cases[k]).images_per_gemm, 1);
