@@ -37,7 +37,7 @@ def main():
     for name in sorted(os.listdir(root)):
         d = os.path.join(root, name)
         m = re.fullmatch(r"(.+)-seed(\d+)", name)
-        if not m or not os.path.isfile(os.path.join(d, "metrics.json")):
+        if not m or not os.path.isfile(os.path.join(d, "wall_seconds")):  # finished runs only
             continue
         groups[m.group(1)].append((int(m.group(2)), d))
 

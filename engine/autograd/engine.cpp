@@ -31,6 +31,22 @@ std::shared_ptr<Node> gradient_edge(const Tensor& t) {
   return acc;
 }
 
+namespace {
+
+// A leaf's first gradient can take over the incoming tensor's memory instead
+// of copying it when nothing else can see that memory: the engine hands each
+// gradient over as the only reference to its TensorImpl, so a use count of 1
+// on both the TensorImpl and a Storage that holds exactly this contiguous
+// tensor means no view, saved tensor or other consumer shares it. (For
+// VGG16 that saves a 537 MB copy, and a transient second fc6 gradient, per step.)
+bool can_adopt(const Tensor& grad, const TensorImpl& leaf) {
+  return grad.impl_ptr().use_count() == 1 && grad.storage().use_count() == 1 && grad.is_contiguous() &&
+         grad.offset() == 0 && grad.dtype() == leaf.dtype && grad.device() == leaf.storage->device() &&
+         grad.storage()->bytes() == static_cast<std::size_t>(grad.numel()) * dtype_size(grad.dtype());
+}
+
+}  // namespace
+
 std::vector<Tensor> AccumulateGrad::backward(const Tensor& grad_output) {
   auto leaf = leaf_.lock();
   if (!leaf) return {};  // the leaf is gone; nobody can read its gradient
@@ -38,7 +54,7 @@ std::vector<Tensor> AccumulateGrad::backward(const Tensor& grad_output) {
                shape_str(grad_output.shape()), " for a leaf of shape ", shape_str(leaf->shape));
   NoGradGuard no_grad;
   if (!leaf->grad.defined()) {
-    leaf->grad = grad_output.clone();
+    leaf->grad = can_adopt(grad_output, *leaf) ? grad_output.detach() : grad_output.clone();
   } else {
     add_(leaf->grad, grad_output);
   }

@@ -84,3 +84,31 @@ TEST(Autograd, BackwardNeedsAGradientForNonScalars) {
   EXPECT_THROW((a * 2.0).backward(), Error);
   EXPECT_THROW(Tensor::ones({2}).backward(), Error);
 }
+
+TEST(Autograd, LeafGradientsNeverShareMemoryWithAnythingElse) {
+  // A leaf's first gradient may take over the incoming gradient's memory
+  // (no copy) only when nothing else can reach it. Each case below would
+  // alias if that rule were wrong: the leaves' gradients must stay
+  // independent of each other and of tensors the caller holds.
+  Tensor a = Tensor::from_vector<double>({1, 2, 3}, {3}), b = Tensor::from_vector<double>({4, 5, 6}, {3});
+  a.set_requires_grad(true);
+  b.set_requires_grad(true);
+  add(a, b).backward(Tensor::ones({3}, DType::Float64));  // one gradient tensor for both inputs
+  ASSERT_NE(a.grad().raw_data(), b.grad().raw_data());
+  a.grad().fill_(7.0);
+  EXPECT_EQ(b.grad().to_vector<double>(), (std::vector<double>{1, 1, 1}));
+
+  Tensor c = Tensor::from_vector<double>({1, 2}, {2});
+  c.set_requires_grad(true);
+  Tensor seed = Tensor::from_vector<double>({5, 6}, {2});
+  c.backward(seed);  // a leaf as the root: the caller's tensor is the gradient
+  seed.fill_(0.0);
+  EXPECT_EQ(c.grad().to_vector<double>(), (std::vector<double>{5, 6}));
+
+  Tensor d = Tensor::from_vector<double>({1, 2, 3, 4}, {4});
+  d.set_requires_grad(true);
+  Tensor e = mul(d, 3.0);
+  e.backward(Tensor::ones({4}, DType::Float64));  // a fresh gradient: adopted
+  EXPECT_EQ(d.grad().to_vector<double>(), (std::vector<double>{3, 3, 3, 3}));
+  EXPECT_EQ(d.grad().storage().use_count(), 1);
+}
