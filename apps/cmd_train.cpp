@@ -93,17 +93,17 @@ void setup(CLI::App& root) {
   cmd->add_option("--init", c.init, "converted .safetensors from sceald convert");
   cmd->add_option("--epochs", c.epochs, "(synthetic preset: 8)")->capture_default_str();
   cmd->add_option("--batch-size", c.batch_size)->capture_default_str();
-  cmd->add_option("--lr", c.lr, "Adam learning rate (synthetic preset: 1e-3)")->capture_default_str();
+  cmd->add_option("--lr", c.lr, "Adam learning rate (synthetic preset: 3e-4)")->capture_default_str();
   cmd->add_option("--beta", c.beta, "Eq. 7 weight of the one-hot term")->capture_default_str();
   cmd->add_option("--ld-start-epoch", c.ld_start_epoch, "first epoch with label distributions (synthetic preset: 4)")
       ->capture_default_str();
   cmd->add_option("--confidence-distance", c.confidence_distance, "sorted or ot")->capture_default_str();
   cmd->add_option("--prototype", c.prototype, "weighted or literal")->capture_default_str();
-  cmd->add_option("--ae-epochs", c.ae_epochs, "(synthetic preset: 3)")->capture_default_str();
+  cmd->add_option("--ae-epochs", c.ae_epochs, "(synthetic preset: 14)")->capture_default_str();
   cmd->add_option("--ae-width-mult", c.ae_width, "(synthetic preset: 0.125)")->capture_default_str();
   cmd->add_option("--ae-hidden", c.ae_hidden, "h (synthetic preset: 256)")->capture_default_str();
   cmd->add_option("--ae-lr", c.ae_lr, "(synthetic preset: 1e-3)")->capture_default_str();
-  cmd->add_option("--gamma", c.gamma, "Eq. 1 weight of the cosine term")->capture_default_str();
+  cmd->add_option("--gamma", c.gamma, "Eq. 1 weight of the cosine term (synthetic preset: 5)")->capture_default_str();
   cmd->add_option("--word-vectors", c.word_vectors, "word2vec file (default: the embedded vectors)");
   cmd->add_option("--stage", c.stage, "ae, task or both")->capture_default_str();
   cmd->add_option("--seed", c.seed)->capture_default_str();

@@ -4,6 +4,11 @@ writes: for each setting, the mean and sample standard deviation over seeds
 of the validation accuracy, mean class accuracy, KL to the votes or to the
 true distributions, the KL between the amended label distributions and the
 true ones (synthetic), the AUROC of alpha (with noise) and the wall time.
+A second table looks inside the SCE-ALD runs with label noise, from their
+samples.csv: for the flipped samples, how often the argmax of S^s, S^t and
+the amended label distribution is the original (true) label; the mean
+largest entry of the label distributions (7 classes: 1/7 is flat); and the
+mean alpha of clean and of flipped samples.
 
     python3 docs/experiments/summarize.py [runs/experiments]
 """
@@ -60,6 +65,38 @@ def main():
             cells = [mean_sd([m.get(k) for m in metrics]) for k, _ in keys]
             w = mean_sd(wall) if label != "baseline" else ""
             print(f"| {setting} | {label} | {','.join(str(s) for s, _ in sorted(runs))} | {' | '.join(cells)} | {w} |")
+    inside_table(groups)
+
+
+def inside(run_dir):
+    import csv
+    with open(os.path.join(run_dir, "samples.csv")) as f:
+        rows = list(csv.reader(f))[1:]
+    argmax = lambda r, at: max(range(7), key=lambda k: float(r[at + k]))
+    flipped = [r for r in rows if r[2] != "" and r[1] != r[2]]
+    clean = [r for r in rows if not (r[2] != "" and r[1] != r[2])]
+    if not flipped:
+        return None
+    frac = lambda at: sum(argmax(r, at) == int(r[2]) for r in flipped) / len(flipped)
+    return {"ss": frac(4), "st": frac(11), "ld": frac(18),
+            "ld_max": sum(max(float(x) for x in r[18:25]) for r in rows) / len(rows),
+            "alpha_clean": sum(float(r[3]) for r in clean) / len(clean),
+            "alpha_flipped": sum(float(r[3]) for r in flipped) / len(flipped)}
+
+
+def inside_table(groups):
+    print()
+    print("| setting (SCE-ALD, flipped samples) | argmax S^s = true | argmax S^t = true | argmax LD = true "
+          "| mean max LD | α clean | α flipped |")
+    print("|---|---|---|---|---|---|---|")
+    for setting, runs in groups.items():
+        stats = [inside(d) for _, d in runs]
+        stats = [x for x in stats if x]
+        if not stats:
+            continue
+        cell = lambda k: mean_sd([x[k] for x in stats])
+        print(f"| {setting} | {cell('ss')} | {cell('st')} | {cell('ld')} | {cell('ld_max')} | "
+              f"{cell('alpha_clean')} | {cell('alpha_flipped')} |")
 
 
 if __name__ == "__main__":

@@ -89,7 +89,7 @@ TrainConfig synthetic_fast_preset() {
   c.gamma = 5.0;
   c.epochs = 8;
   c.ld_start_epoch = 4;
-  c.lr = 1e-3;
+  c.lr = 3e-4;
   return c;
 }
 
