@@ -153,26 +153,28 @@ Tensor conv2d_output(const Tensor& xc, const Tensor& wc, const Tensor& bc, const
   return y;
 }
 
-}  // namespace
-
-Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dParams& params) {
+// conv2d, or relu(conv2d) as one op, recording the matching backward node.
+Tensor conv2d_op(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dParams& params, bool relu) {
   const ConvGeometry g = conv2d_geometry(x, weight, bias, params);
   const bool cuda = runs_on_cuda("conv2d", {&x, &weight, &bias});
   const Tensor xc = x.contiguous(), wc = weight.contiguous();
   const Tensor bc = bias.defined() ? bias.contiguous() : Tensor();
-  Tensor y = conv2d_output(xc, wc, bc, g, cuda, false);
-  record<Conv2dBackward>(y, {&x, &weight, &bias}, xc, wc, bias.defined(), g);
+  Tensor y = conv2d_output(xc, wc, bc, g, cuda, relu);
+  if (relu)
+    record<Conv2dReluBackward>(y, {&x, &weight, &bias}, xc, wc, bias.defined(), g, y);
+  else
+    record<Conv2dBackward>(y, {&x, &weight, &bias}, xc, wc, bias.defined(), g);
   return y;
 }
 
+}  // namespace
+
+Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dParams& params) {
+  return conv2d_op(x, weight, bias, params, false);
+}
+
 Tensor conv2d_relu(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dParams& params) {
-  const ConvGeometry g = conv2d_geometry(x, weight, bias, params);
-  const bool cuda = runs_on_cuda("conv2d", {&x, &weight, &bias});
-  const Tensor xc = x.contiguous(), wc = weight.contiguous();
-  const Tensor bc = bias.defined() ? bias.contiguous() : Tensor();
-  Tensor y = conv2d_output(xc, wc, bc, g, cuda, true);
-  record<Conv2dReluBackward>(y, {&x, &weight, &bias}, xc, wc, bias.defined(), g, y);
-  return y;
+  return conv2d_op(x, weight, bias, params, true);
 }
 
 }  // namespace sceald
