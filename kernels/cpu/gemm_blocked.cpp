@@ -5,13 +5,12 @@
 #include <omp.h>
 
 #include <algorithm>
-#include <cstdlib>
 #include <exception>
-#include <new>
 #include <utility>
 
 #include "kernels/cpu/cpu_features.h"
 #include "kernels/cpu/gemm_internal.h"
+#include "kernels/cpu/workspace.h"
 
 namespace sceald::kernels::cpu::gemm_detail {
 namespace {
@@ -64,36 +63,6 @@ Blocking choose_blocking(std::int64_t M, std::int64_t N, std::int64_t K, int mr,
   return b;
 }
 
-// A 64-byte aligned scratch area per thread, grown on demand and freed at
-// thread exit.
-class ScratchBuffer {
- public:
-  ScratchBuffer() = default;
-  ScratchBuffer(const ScratchBuffer&) = delete;
-  ScratchBuffer& operator=(const ScratchBuffer&) = delete;
-  ~ScratchBuffer() { std::free(data_); }
-
-  void* get(std::size_t bytes) {
-    if (bytes > size_) {
-      std::free(data_);
-      data_ = nullptr;
-      size_ = 0;
-      const std::size_t rounded = (bytes + 63) / 64 * 64;
-      data_ = std::aligned_alloc(64, rounded);
-      if (!data_) throw std::bad_alloc();
-      size_ = rounded;
-    }
-    return data_;
-  }
-
- private:
-  void* data_ = nullptr;
-  std::size_t size_ = 0;
-};
-
-thread_local ScratchBuffer tl_pack_a;
-thread_local ScratchBuffer tl_pack_b;
-
 // Walks the source of the next B block a few cache lines per micro-tile, so
 // that its packing finds it in cache rather than waiting on DRAM. It matters
 // when M is small (im2col with 64 output channels): each B element then feeds
@@ -135,8 +104,8 @@ void gemm_serial(const MicroKernel<T>& uk, const Blocking& blk, bool trans_a, bo
   const std::int64_t nc_max = std::min(blk.nc, ceil_div(N, nr) * nr);
   const std::int64_t kc_max = std::min(blk.kc, K);
   // A little slack past the end lets vectorised packers round up.
-  T* pa = static_cast<T*>(tl_pack_a.get(sizeof(T) * (mc_max * kc_max + 64)));
-  T* pb = static_cast<T*>(tl_pack_b.get(sizeof(T) * (nc_max * kc_max + 64)));
+  T* pa = thread_workspace<T>(WorkspaceSlot::GemmPackA, static_cast<std::size_t>(mc_max * kc_max + 64));
+  T* pb = thread_workspace<T>(WorkspaceSlot::GemmPackB, static_cast<std::size_t>(nc_max * kc_max + 64));
   BlockPrefetcher prefetch;
 
   for (std::int64_t ic = 0; ic < M; ic += blk.mc) {

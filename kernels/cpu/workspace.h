@@ -1,7 +1,7 @@
-// Per-thread scratch memory that outlives the call: the column matrices and
-// staging buffers of the convolutions are the same sizes on every training
-// step, so after the first step no allocation (and no page fault on fresh
-// pages) happens inside them.
+// Per-thread scratch memory that outlives the call: the GEMM's packed panels
+// and the convolutions' column matrices and staging buffers are the same
+// sizes on every training step, so after the first step no allocation (and
+// no page fault on fresh pages) happens inside them.
 #pragma once
 
 #include <cstddef>
@@ -9,7 +9,7 @@
 namespace sceald::kernels::cpu {
 
 // Scratch slots a caller may hold at once; each thread has its own set.
-enum class WorkspaceSlot { ConvColumns = 0, ConvStaging = 1, ConvWeightPartial = 2, Count = 3 };
+enum class WorkspaceSlot { GemmPackA, GemmPackB, ConvColumns, ConvStaging, ConvWeightPartial, Count };
 
 // At least `count` elements of T, 64-byte aligned, contents unspecified, for
 // this thread's slot. Valid until this thread asks for the same slot again;
