@@ -33,8 +33,4 @@ class Storage {
   void (*deleter_)(void*);
 };
 
-// Host memory aligned to 64 bytes; throws sceald::Error with the size on failure.
-void* host_alloc(std::size_t bytes);
-void host_free(void* p);
-
 }  // namespace sceald
