@@ -5,16 +5,23 @@
 // GFLOPS counts 2 multiply-adds' worth per output element of each GEMM
 // (forward 1x, backward 2x the forward's work), per wall-clock second.
 //
+// The fwd_im2col / fwd_dense / fwd_tap cases force one forward path each
+// (kernels/cpu/conv_gemm.h); fwd is the automatic choice.
+//
 //   OMP_NUM_THREADS=2 ./bench_conv
+//   OMP_NUM_THREADS=2 ./bench_conv --benchmark_filter='48x48.*fwd_' \
+//     --benchmark_repetitions=3 --benchmark_enable_random_interleaving=true
 //   OMP_NUM_THREADS=1 ./bench_conv --benchmark_filter=48x48
 #include <benchmark/benchmark.h>
 
 #include <cstdint>
 #include <string>
+#include <utility>
 
 #include "engine/autograd/grad_mode.h"
 #include "engine/ops/conv.h"
 #include "engine/rng.h"
+#include "kernels/cpu/conv_gemm.h"
 
 namespace {
 
@@ -55,6 +62,17 @@ void forward(benchmark::State& state, Layer l, std::int64_t side, std::int64_t b
   set_rate(state, c.forward_flops);
 }
 
+// The forward through one path of kernels/cpu/conv_gemm.h, to compare them on each layer.
+void forward_path(benchmark::State& state, Layer l, std::int64_t side, std::int64_t batch,
+                  kernels::cpu::ConvForwardPath path) {
+  Case c = make_case(l, side, batch);
+  NoGradGuard no_grad;
+  kernels::cpu::conv_force_forward_path(path);
+  for (auto _ : state) benchmark::DoNotOptimize(conv2d(c.x, c.w, c.b, {{1, 1}, {1, 1}, {1, 1}}));
+  kernels::cpu::conv_force_forward_path(std::nullopt);
+  set_rate(state, c.forward_flops);
+}
+
 void backward(benchmark::State& state, Layer l, std::int64_t side, std::int64_t batch) {
   Case c = make_case(l, side, batch);
   c.x.set_requires_grad(true);
@@ -85,6 +103,13 @@ int register_all() {
       benchmark::RegisterBenchmark((base + "/bwd").c_str(), backward, l, cfg.side, cfg.batch)
           ->Unit(benchmark::kMillisecond)
           ->UseRealTime();
+      using kernels::cpu::ConvForwardPath;
+      for (auto [name, path] : {std::pair{"im2col", ConvForwardPath::Im2col},
+                                std::pair{"dense", ConvForwardPath::ImplicitDense},
+                                std::pair{"tap", ConvForwardPath::ImplicitPerTap}})
+        benchmark::RegisterBenchmark((base + "/fwd_" + name).c_str(), forward_path, l, cfg.side, cfg.batch, path)
+            ->Unit(benchmark::kMillisecond)
+            ->UseRealTime();
     }
   return 0;
 }

@@ -1,12 +1,15 @@
 #include "kernels/cpu/conv_gemm.h"
 
 #include <algorithm>
+#include <atomic>
+#include <type_traits>
 #include <vector>
 
 #ifdef _OPENMP
 #include <omp.h>
 #endif
 
+#include "kernels/cpu/conv_implicit.h"
 #include "kernels/cpu/gemm.h"
 #include "kernels/cpu/workspace.h"
 
@@ -26,6 +29,15 @@ constexpr std::int64_t kMaxColumnBytes = std::int64_t{32} << 20;
 // Below this many multiply-adds a parallel region costs more than it saves.
 constexpr std::int64_t kParallelMultiplyAdds = std::int64_t{1} << 20;
 constexpr std::int64_t kParallelElements = std::int64_t{1} << 15;
+// The implicit GEMM gathers each B element once for O multiply-adds; with
+// fewer output channels the gathers cost more than im2col's copies (bench_conv
+// fwd_*, VGG16 at 48x48 batch 64, 2 threads: conv1_2 with O = 64 takes 65 ms
+// through im2col and 92 ms dense; conv2_1 with O = 128 takes 38 and 35 ms).
+constexpr std::int64_t kImplicitMinOutputChannels = 128;
+// Above this share of taps in the padding, the implicit GEMM skips them tap
+// by tap (same benchmark: conv4_2 on 6x6, 21% padding, 63 ms im2col, 56 ms
+// dense, 50 ms per tap; conv5_2 on 3x3, 40% padding: 24, 18 and 12 ms).
+constexpr double kPerTapPaddingShare = 0.1;
 
 int max_threads() {
 #ifdef _OPENMP
@@ -57,9 +69,33 @@ ConvBatching conv_batching(std::int64_t N, std::int64_t O, const ConvGeometry& g
   return {group, on_threads};
 }
 
+namespace {
+std::atomic<int> forced_forward_path{-1};
+}
+
+void conv_force_forward_path(std::optional<ConvForwardPath> path) {
+  forced_forward_path = path ? static_cast<int>(*path) : -1;
+}
+
+ConvForwardPath conv_forward_path(std::int64_t N, std::int64_t O, const ConvGeometry& g) {
+  const bool implicit = !g.is_pointwise() && implicit_conv_available(N, O, g);
+  if (const int forced = forced_forward_path; forced >= 0)
+    return implicit ? static_cast<ConvForwardPath>(forced) : ConvForwardPath::Im2col;
+  if (!implicit || O < kImplicitMinOutputChannels) return ConvForwardPath::Im2col;
+  return conv_padding_share(g) >= kPerTapPaddingShare ? ConvForwardPath::ImplicitPerTap
+                                                       : ConvForwardPath::ImplicitDense;
+}
+
 template <typename T>
 void conv2d_forward(const T* x, const T* weight, const T* bias, std::int64_t N, std::int64_t O,
                     const ConvGeometry& g, T* y) {
+  if constexpr (std::is_same_v<T, float>) {
+    const ConvForwardPath path = conv_forward_path(N, O, g);
+    if (path != ConvForwardPath::Im2col) {
+      conv2d_forward_implicit(x, weight, bias, N, O, g, y, path == ConvForwardPath::ImplicitPerTap);
+      return;
+    }
+  }
   const std::int64_t rows = g.col_rows(), cols = g.col_cols(), image = g.C * g.H * g.W;
   const ConvBatching batching = conv_batching(N, O, g, sizeof(T));
 
@@ -107,9 +143,42 @@ void conv2d_forward(const T* x, const T* weight, const T* bias, std::int64_t N, 
   }
 }
 
+namespace {
+
+// With stride 1, grad_x is the forward convolution of grad_y (O channels of
+// Ho x Wo) with the weight transposed to [C, O] and flipped in both taps,
+// padded by d (k - 1) - p: so it can take the implicit GEMM, with the
+// per-tap path skipping the padding as the forward does, and no col2im.
+// Returns false (nothing done) where that does not apply.
+bool conv2d_backward_data_implicit(const float* grad_y, const float* weight, std::int64_t N, std::int64_t O,
+                                   const ConvGeometry& g, float* grad_x) {
+  if (g.sh != 1 || g.sw != 1 || g.ph > g.dh * (g.kh - 1) || g.pw > g.dw * (g.kw - 1)) return false;
+  const ConvGeometry t{.C = O, .H = g.Ho, .W = g.Wo, .kh = g.kh, .kw = g.kw, .sh = 1, .sw = 1,
+                       .ph = g.dh * (g.kh - 1) - g.ph, .pw = g.dw * (g.kw - 1) - g.pw, .dh = g.dh, .dw = g.dw,
+                       .Ho = g.H, .Wo = g.W};
+  const ConvForwardPath path = conv_forward_path(N, g.C, t);
+  if (path == ConvForwardPath::Im2col) return false;
+  const std::int64_t taps = g.kh * g.kw;
+  float* flipped = thread_workspace<float>(WorkspaceSlot::ConvWeightFlipped, static_cast<std::size_t>(O * g.C * taps));
+#pragma omp parallel for collapse(2) schedule(static) if (O * g.C * taps > kParallelElements)
+  for (std::int64_t c = 0; c < g.C; ++c)
+    for (std::int64_t o = 0; o < O; ++o) {
+      const float* src = weight + (o * g.C + c) * taps;
+      float* dst = flipped + (c * O + o) * taps;
+      for (std::int64_t k = 0; k < taps; ++k) dst[k] = src[taps - 1 - k];
+    }
+  conv2d_forward_implicit(grad_y, flipped, nullptr, N, g.C, t, grad_x, path == ConvForwardPath::ImplicitPerTap);
+  return true;
+}
+
+}  // namespace
+
 template <typename T>
 void conv2d_backward(const T* grad_y, const T* x, const T* weight, std::int64_t N, std::int64_t O,
                      const ConvGeometry& g, T* grad_x, T* grad_weight) {
+  if constexpr (std::is_same_v<T, float>) {
+    if (grad_x && conv2d_backward_data_implicit(grad_y, weight, N, O, g, grad_x)) grad_x = nullptr;
+  }
   if (!grad_x && !grad_weight) return;
   const std::int64_t rows = g.col_rows(), cols = g.col_cols(), image = g.C * g.H * g.W;
   const std::int64_t weight_size = O * rows;

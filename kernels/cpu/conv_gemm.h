@@ -22,6 +22,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 
 #include "kernels/cpu/im2col.h"
 
@@ -34,6 +35,13 @@ struct ConvBatching {
 
 // How conv2d_* will cut a batch of N images (exposed so tests can reach every path).
 ConvBatching conv_batching(std::int64_t N, std::int64_t O, const ConvGeometry& g, std::size_t element_bytes);
+
+// How conv2d_forward<float> computes (conv_implicit.h); float64 always uses im2col.
+enum class ConvForwardPath { Im2col, ImplicitDense, ImplicitPerTap };
+ConvForwardPath conv_forward_path(std::int64_t N, std::int64_t O, const ConvGeometry& g);
+// For tests and benchmarks: force one path (where the implicit ones cannot
+// run, im2col is used), or nullopt for the automatic choice. Process-wide.
+void conv_force_forward_path(std::optional<ConvForwardPath> path);
 
 // y = weight * im2col(x) + bias per image; overwritten.
 template <typename T>

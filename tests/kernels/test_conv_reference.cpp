@@ -4,11 +4,14 @@
 #include <gtest/gtest.h>
 #include <omp.h>
 
+#include <optional>
 #include <string>
+#include <utility>
 
 #include "engine/ops/conv.h"
 #include "engine/rng.h"
 #include "kernels/cpu/conv_gemm.h"
+#include "kernels/cpu/conv_implicit.h"
 #include "kernels/cpu/conv_reference.h"
 #include "kernels/cpu/im2col.h"
 #include "support/tolerance.h"
@@ -39,6 +42,15 @@ const std::vector<ConvCase>& conv_cases() {
       {{5, 17, 13, 11}, {33, 17, 3, 3}, {{1, 1}, {1, 1}, {1, 1}}, true},
       {{4, 19, 9, 10}, {7, 19, 1, 1}, {{1, 1}, {0, 0}, {1, 1}}, true},
       {{3, 6, 15, 12}, {10, 6, 3, 2}, {{2, 3}, {2, 1}, {2, 3}}, true},
+      // 128+ channels, where the automatic choice takes the implicit GEMM
+      // (kernels/cpu/conv_implicit.h): per tap on small images, dense on larger
+      // ones, K split in blocks (C 9 > 512), O not a multiple of 8, stride 2
+      // (forward only) and dilation 2 (backward data too).
+      {{3, 130, 3, 3}, {129, 130, 3, 3}, {{1, 1}, {1, 1}, {1, 1}}, true},
+      {{2, 520, 4, 5}, {136, 520, 3, 3}, {{1, 1}, {1, 1}, {1, 1}}, false},
+      {{2, 128, 23, 25}, {130, 128, 3, 3}, {{1, 1}, {1, 1}, {1, 1}}, true},
+      {{2, 6, 11, 9}, {128, 6, 3, 3}, {{2, 2}, {1, 1}, {1, 1}}, true},
+      {{2, 131, 9, 8}, {128, 131, 3, 2}, {{1, 1}, {2, 1}, {2, 2}}, true},
       // The batching paths of kernels/cpu/conv_gemm.h (ConvBatching below pins which is which):
       {{18, 2, 25, 40}, {3, 2, 3, 3}, {{1, 1}, {1, 1}, {1, 1}}, true},    // groups of 17, then 1
       {{3, 2, 130, 130}, {3, 2, 3, 3}, {{1, 1}, {1, 1}, {1, 1}}, true},   // one image per GEMM
@@ -111,8 +123,35 @@ TEST(ConvReference, Im2colGemmMatchesPlainLoopsFloat64) {
 }
 
 TEST(ConvReference, Im2colGemmMatchesPlainLoopsFloat32) {
-  // Sums of up to 153 products of values in [-1, 1], accumulated in float.
-  check_against_reference<float>(DType::Float32, {1e-4, 1e-4});
+  // Sums of up to 4,680 products of values in [-1, 1], accumulated in float,
+  // through the automatic choice and through each forward path forced (the
+  // backward's grad input goes through the same choice).
+  using kernels::cpu::ConvForwardPath;
+  for (auto [name, path] : {std::pair<const char*, std::optional<ConvForwardPath>>{"automatic", std::nullopt},
+                            {"im2col", ConvForwardPath::Im2col},
+                            {"implicit dense", ConvForwardPath::ImplicitDense},
+                            {"implicit per tap", ConvForwardPath::ImplicitPerTap}}) {
+    SCOPED_TRACE(name);
+    kernels::cpu::conv_force_forward_path(path);
+    check_against_reference<float>(DType::Float32, {1e-4, 1e-4});
+  }
+  kernels::cpu::conv_force_forward_path(std::nullopt);
+}
+
+TEST(ConvReference, ImplicitPathsAreChosenWhereTheyPay) {
+  using kernels::cpu::ConvForwardPath;
+  using kernels::cpu::conv_forward_path;
+  if (!kernels::cpu::implicit_conv_available(1, 128, {3, 8, 8, 3, 3, 1, 1, 1, 1, 1, 1, 8, 8}))
+    GTEST_SKIP() << "no AVX-512 on this CPU: every convolution uses im2col";
+  const auto vgg = [](std::int64_t C, std::int64_t side) {
+    return ConvGeometry{C, side, side, 3, 3, 1, 1, 1, 1, 1, 1, side, side};
+  };
+  EXPECT_EQ(conv_forward_path(64, 64, vgg(64, 48)), ConvForwardPath::Im2col);            // conv1_2: 64 channels
+  EXPECT_EQ(conv_forward_path(64, 128, vgg(128, 24)), ConvForwardPath::ImplicitDense);   // conv2_2: 5.5% padding
+  EXPECT_EQ(conv_forward_path(64, 512, vgg(512, 6)), ConvForwardPath::ImplicitPerTap);   // conv4_2: 21%
+  EXPECT_EQ(conv_forward_path(64, 512, vgg(512, 3)), ConvForwardPath::ImplicitPerTap);   // conv5_2: 40%
+  EXPECT_NEAR(kernels::cpu::conv_padding_share(vgg(512, 3)), 1.0 - 49.0 / 81.0, 1e-12);
+  EXPECT_EQ(kernels::cpu::conv_padding_share({3, 8, 8, 3, 3, 1, 1, 0, 0, 1, 1, 6, 6}), 0.0);
 }
 
 TEST(ConvReference, BatchingCoversEveryPath) {
