@@ -29,11 +29,12 @@ constexpr std::int64_t kMaxColumnBytes = std::int64_t{32} << 20;
 // Below this many multiply-adds a parallel region costs more than it saves.
 constexpr std::int64_t kParallelMultiplyAdds = std::int64_t{1} << 20;
 constexpr std::int64_t kParallelElements = std::int64_t{1} << 15;
-// The implicit GEMM gathers each B element once for O multiply-adds; with
-// fewer output channels the gathers cost more than im2col's copies (bench_conv
-// fwd_*, VGG16 at 48x48 batch 64, 2 threads: conv1_2 with O = 64 takes 65 ms
-// through im2col and 92 ms dense; conv2_1 with O = 128 takes 38 and 35 ms).
-constexpr std::int64_t kImplicitMinOutputChannels = 128;
+// The implicit GEMM packs the whole weight for one pass over the columns;
+// with few columns (a deep layer of one image) the im2col GEMM's blocking
+// does better (bench_conv fwd_*, 2 threads: VGG16 conv5_2 at 224x224 batch 1,
+// 196 columns: 5.5 ms im2col, 7.6 ms dense; at 48x48 batch 64, 576 columns:
+// 20 ms im2col, 12 ms per tap).
+constexpr std::int64_t kImplicitMinColumns = 384;
 // Above this share of taps in the padding, the implicit GEMM skips them tap
 // by tap (same benchmark: conv4_2 on 6x6, 21% padding, 63 ms im2col, 56 ms
 // dense, 50 ms per tap; conv5_2 on 3x3, 40% padding: 24, 18 and 12 ms).
@@ -81,7 +82,7 @@ ConvForwardPath conv_forward_path(std::int64_t N, std::int64_t O, const ConvGeom
   const bool implicit = !g.is_pointwise() && implicit_conv_available(N, O, g);
   if (const int forced = forced_forward_path; forced >= 0)
     return implicit ? static_cast<ConvForwardPath>(forced) : ConvForwardPath::Im2col;
-  if (!implicit || O < kImplicitMinOutputChannels) return ConvForwardPath::Im2col;
+  if (!implicit || N * g.Ho * g.Wo < kImplicitMinColumns) return ConvForwardPath::Im2col;
   return conv_padding_share(g) >= kPerTapPaddingShare ? ConvForwardPath::ImplicitPerTap
                                                        : ConvForwardPath::ImplicitDense;
 }

@@ -1,6 +1,9 @@
-// 2-D convolution on the CPU as GEMMs over im2col matrices, forward and both
-// backward passes, for T = float and double (kernels/cpu/conv_reference.h is
-// the test reference; engine/ops/conv.cpp the op).
+// 2-D convolution on the CPU as GEMMs, forward and both backward passes, for
+// T = float and double (kernels/cpu/conv_reference.h is the test reference;
+// engine/ops/conv.cpp the op). In float32 on AVX-512 machines the forward
+// and, with stride 1, the grad input take the implicit GEMM of
+// kernels/cpu/conv_implicit.h where it pays (conv_forward_path); everything
+// else goes through im2col matrices as described here.
 //
 // Layouts (contiguous, NCHW): x [N, C, H, W], weight [O, C, kh, kw], bias [O]
 // (or nullptr), y and grad_y [N, O, Ho, Wo].

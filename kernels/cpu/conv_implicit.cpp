@@ -114,7 +114,12 @@ SCEALD_TARGET_AVX512 inline __mmask16 lanes_below(std::int64_t valid, int v) {
 }
 
 // Packs rows [k0, k0 + kc) of K = (c, ky, kx) for the block's columns into
-// micro-panels [k][48]; taps in the padding read as zeros.
+// micro-panels [k][48]; taps in the padding read as zeros. A panel whose
+// columns make at most kMaxRuns runs of adjacent pixels in one output row
+// (stride 1, rows of 24 or more) is read with masked vector loads, one per
+// run and vector; any other panel with gathers.
+constexpr int kMaxRuns = 3;
+
 SCEALD_TARGET_AVX512 void pack_dense(const Problem& pr, const Columns& cols, std::int64_t k0, std::int64_t kc,
                                      float* dst) {
   const ConvGeometry& g = pr.g;
@@ -126,20 +131,62 @@ SCEALD_TARGET_AVX512 void pack_dense(const Problem& pr, const Columns& cols, std
       ix[v] = _mm512_loadu_si512(cols.ix.data() + q + 16 * v);
       in[v] = _mm512_loadu_si512(cols.in.data() + q + 16 * v);
     }
+    // Runs: lanes [lo, hi) with in = base + lane and one input row iy.
+    struct Run {
+      int iy;
+      std::int64_t base;
+      __mmask16 lanes[3];
+    } runs[kMaxRuns];
+    int nruns = 0;
+    bool use_runs = g.sw == 1;
+    const int valid = static_cast<int>(std::min<std::int64_t>(kNR, cols.count - q));
+    for (int w = 0; w < valid && use_runs;) {
+      int hi = w + 1;
+      const std::int32_t* cin = cols.in.data() + q;
+      const std::int32_t* ciy = cols.iy.data() + q;
+      while (hi < valid && cin[hi] == cin[w] + (hi - w) && ciy[hi] == ciy[w]) ++hi;
+      if (nruns == kMaxRuns) {
+        use_runs = false;
+        break;
+      }
+      Run& r = runs[nruns++];
+      r.iy = ciy[w];
+      r.base = std::int64_t{cin[w]} - w;
+      for (int v = 0; v < 3; ++v) r.lanes[v] = lanes_below(hi, v) & static_cast<__mmask16>(~lanes_below(w, v));
+      w = hi;
+    }
     std::int64_t c = k0 / pr.T, ky = (k0 % pr.T) / g.kw, kx = k0 % g.kw;
     for (std::int64_t k = 0; k < kc; ++k) {
       const int dy = static_cast<int>(ky * g.dh), dx = static_cast<int>(kx * g.dw);
-      const __m512i off = _mm512_set1_epi32(static_cast<int>(c * g.H * g.W + dy * g.W + dx));
-      const __m512i vdy = _mm512_set1_epi32(dy), vdx = _mm512_set1_epi32(dx);
+      const std::int64_t koff = c * g.H * g.W + dy * g.W + dx;
+      const __m512i vdx = _mm512_set1_epi32(dx);
       float* d = dst + k * kNR;
+      if (use_runs) {
+        __m512 val[3] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
+        __mmask16 inside_x[3];
+        for (int v = 0; v < 3; ++v) inside_x[v] = _mm512_cmplt_epu32_mask(_mm512_add_epi32(ix[v], vdx), W);
+        for (int r = 0; r < nruns; ++r) {
+          if (static_cast<unsigned>(runs[r].iy + dy) >= static_cast<unsigned>(g.H)) continue;
+          // Lane w of vector v reads x[base + koff + 16 v + w]; masked-off lanes touch no memory.
+          const float* src = pr.x + runs[r].base + koff;
 #pragma GCC unroll 3
-      for (int v = 0; v < 3; ++v) {
-        // Unsigned compares: a negative row or column is out of range too.
-        const __mmask16 inside = _mm512_cmplt_epu32_mask(_mm512_add_epi32(iy[v], vdy), H) &
-                                 _mm512_cmplt_epu32_mask(_mm512_add_epi32(ix[v], vdx), W);
-        const __m512 val = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), inside, _mm512_add_epi32(in[v], off),
-                                                    pr.x, 4);
-        _mm512_store_ps(d + 16 * v, val);
+          for (int v = 0; v < 3; ++v)
+            val[v] = _mm512_mask_loadu_ps(val[v], runs[r].lanes[v] & inside_x[v], src + 16 * v);
+        }
+#pragma GCC unroll 3
+        for (int v = 0; v < 3; ++v) _mm512_store_ps(d + 16 * v, val[v]);
+      } else {
+        const __m512i off = _mm512_set1_epi32(static_cast<int>(koff));
+        const __m512i vdy = _mm512_set1_epi32(dy);
+#pragma GCC unroll 3
+        for (int v = 0; v < 3; ++v) {
+          // Unsigned compares: a negative row or column is out of range too.
+          const __mmask16 inside = _mm512_cmplt_epu32_mask(_mm512_add_epi32(iy[v], vdy), H) &
+                                   _mm512_cmplt_epu32_mask(_mm512_add_epi32(ix[v], vdx), W);
+          const __m512 val = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), inside, _mm512_add_epi32(in[v], off),
+                                                      pr.x, 4);
+          _mm512_store_ps(d + 16 * v, val);
+        }
       }
       if (++kx == g.kw) {
         kx = 0;

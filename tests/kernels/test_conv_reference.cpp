@@ -146,7 +146,8 @@ TEST(ConvReference, ImplicitPathsAreChosenWhereTheyPay) {
   const auto vgg = [](std::int64_t C, std::int64_t side) {
     return ConvGeometry{C, side, side, 3, 3, 1, 1, 1, 1, 1, 1, side, side};
   };
-  EXPECT_EQ(conv_forward_path(64, 64, vgg(64, 48)), ConvForwardPath::Im2col);            // conv1_2: 64 channels
+  EXPECT_EQ(conv_forward_path(64, 64, vgg(64, 48)), ConvForwardPath::ImplicitDense);     // conv1_2: 2.8% padding
+  EXPECT_EQ(conv_forward_path(1, 512, vgg(512, 14)), ConvForwardPath::Im2col);           // 196 columns only
   EXPECT_EQ(conv_forward_path(64, 128, vgg(128, 24)), ConvForwardPath::ImplicitDense);   // conv2_2: 5.5% padding
   EXPECT_EQ(conv_forward_path(64, 512, vgg(512, 6)), ConvForwardPath::ImplicitPerTap);   // conv4_2: 21%
   EXPECT_EQ(conv_forward_path(64, 512, vgg(512, 3)), ConvForwardPath::ImplicitPerTap);   // conv5_2: 40%
