@@ -261,6 +261,45 @@ void run_column_block(const Problem& pr, const MicroKernel<float>& uk, const std
   }
 }
 
+// grad weight per tap: packs rows [r0, r0 + 8) of grad_y at the block's
+// (inside) columns [w0, w0 + kc) into one micro-panel [column][8].
+SCEALD_TARGET_AVX512 void pack_grad_y_panel(const Problem& pr, const Columns& cols, std::int64_t w0,
+                                            std::int64_t kc, std::int64_t r0, float* dst) {
+  const int rows = static_cast<int>(std::min<std::int64_t>(kMR, pr.O - r0));
+  const __mmask8 row_mask = static_cast<__mmask8>((1u << rows) - 1u);
+  const __m256i row_offsets = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
+                                                 _mm256_set1_epi32(static_cast<int>(pr.P)));
+  const float* base = pr.y + r0 * pr.P;  // grad_y, in the role of y
+  for (std::int64_t w = 0; w < kc; ++w) {
+    const __m256i idx = _mm256_add_epi32(row_offsets, _mm256_set1_epi32(cols.out[static_cast<std::size_t>(w0 + w)]));
+    _mm256_store_ps(dst + w * kMR, _mm256_mmask_i32gather_ps(_mm256_setzero_ps(), row_mask, idx, base, 4));
+  }
+}
+
+// grad weight per tap: packs channels [c0, c0 + n) (n <= 48) of x at the
+// block's columns [w0, w0 + kc) into one micro-panel [column][48].
+SCEALD_TARGET_AVX512 void pack_x_panel(const Problem& pr, const Columns& cols, std::int64_t w0, std::int64_t kc,
+                                       std::int64_t c0, int n, float* dst) {
+  const int plane = static_cast<int>(pr.g.H * pr.g.W);
+  __m512i channel[3];
+  __mmask16 valid[3];
+  for (int v = 0; v < 3; ++v) {
+    channel[v] = _mm512_mullo_epi32(
+        _mm512_add_epi32(_mm512_set1_epi32(static_cast<int>(c0) + 16 * v),
+                         _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)),
+        _mm512_set1_epi32(plane));
+    valid[v] = lanes_below(n, v);
+  }
+  for (std::int64_t w = 0; w < kc; ++w) {
+    const __m512i in = _mm512_set1_epi32(cols.in[static_cast<std::size_t>(w0 + w)]);
+#pragma GCC unroll 3
+    for (int v = 0; v < 3; ++v)
+      _mm512_store_ps(dst + w * kNR + 16 * v,
+                      _mm512_mask_i32gather_ps(_mm512_setzero_ps(), valid[v], _mm512_add_epi32(in, channel[v]),
+                                               pr.x, 4));
+  }
+}
+
 int max_threads() {
 #ifdef _OPENMP
   return omp_in_parallel() ? 1 : omp_get_max_threads();
@@ -351,11 +390,84 @@ void conv2d_forward_implicit(const float* x, const float* weight, const float* b
   if (error) std::rethrow_exception(error);
 }
 
+
+void conv2d_backward_weight_implicit(const float* grad_y, const float* x, std::int64_t N, std::int64_t O,
+                                     const ConvGeometry& g, float* grad_weight) {
+  const MicroKernel<float>& uk = *gemm_detail::sgemm_kernel_avx512();
+  // grad_y takes y's place in Problem: the column maps' `out` offsets index it.
+  Problem pr{x, nullptr, const_cast<float*>(grad_y), N, O, g, g.Ho * g.Wo, g.kh * g.kw, g.C * g.kh * g.kw,
+             g.C * g.H * g.W, O * g.Ho * g.Wo};
+  const std::int64_t columns = N * pr.P, Mp = ceil_div(O, kMR) * kMR;
+  // Units of work: a tap and a run of channels; enough of them to share among threads evenly.
+  const int threads = max_threads();
+  const std::int64_t channel_panels = ceil_div(g.C, kNR);
+  const std::int64_t per_unit = std::max<std::int64_t>(1, std::min<std::int64_t>(
+      6, channel_panels * pr.T / (4 * threads)));  // at most 6 panels (288 channels) keep C and B in L2
+  const std::int64_t units_per_tap = ceil_div(channel_panels, per_unit), units = units_per_tap * pr.T;
+  constexpr std::int64_t kJc = 256;  // columns summed per packed block
+
+  // The result in tap-major order [O][T][C], so that each unit's block is
+  // contiguous along C; permuted into [O][C][T] at the end.
+  float* tap_major =
+      thread_workspace<float>(WorkspaceSlot::ConvWeightTapMajor, static_cast<std::size_t>(O * pr.K));
+  std::exception_ptr error;
+#pragma omp parallel num_threads(threads)
+  {
+    auto keep_error = [&] {
+#pragma omp critical(sceald_conv_implicit_error)
+      if (!error) error = std::current_exception();
+    };
+    float *pa = nullptr, *pb = nullptr;
+    Columns cols;
+    try {
+      pa = thread_workspace<float>(WorkspaceSlot::GemmPackA, static_cast<std::size_t>(Mp * kJc + 64));
+      pb = thread_workspace<float>(WorkspaceSlot::GemmPackB, static_cast<std::size_t>(per_unit * kNR * kJc + 64));
+    } catch (...) {
+      keep_error();
+    }
+#pragma omp for schedule(dynamic, 1)
+    for (std::int64_t u = 0; u < units; ++u) {
+      if (!pa || !pb) continue;
+      try {
+        const std::int64_t tap = u / units_per_tap;
+        const std::int64_t c0 = (u % units_per_tap) * per_unit * kNR, c1 = std::min(g.C, c0 + per_unit * kNR);
+        tap_columns(pr, 0, columns, tap, cols);
+        float* out = tap_major + tap * g.C;  // element (o, c) at out[o K + c]
+        if (cols.count == 0)
+          for (std::int64_t o = 0; o < O; ++o) std::fill(out + o * pr.K + c0, out + o * pr.K + c1, 0.0f);
+        for (std::int64_t w0 = 0; w0 < cols.count; w0 += kJc) {
+          const std::int64_t kc = std::min(kJc, cols.count - w0);
+          for (std::int64_t r0 = 0; r0 < O; r0 += kMR) pack_grad_y_panel(pr, cols, w0, kc, r0, pa + r0 * kc);
+          for (std::int64_t c = c0; c < c1; c += kNR)
+            pack_x_panel(pr, cols, w0, kc, c, static_cast<int>(std::min<std::int64_t>(kNR, c1 - c)),
+                         pb + (c - c0) * kc);
+          for (std::int64_t r0 = 0; r0 < O; r0 += kMR)
+            for (std::int64_t c = c0; c < c1; c += kNR)
+              uk.compute(kc, pa + r0 * kc, pb + (c - c0) * kc, out + r0 * pr.K + c, pr.K,
+                         static_cast<int>(std::min<std::int64_t>(kMR, O - r0)),
+                         static_cast<int>(std::min<std::int64_t>(kNR, c1 - c)), 1.0f, w0 == 0 ? 0.0f : 1.0f);
+        }
+      } catch (...) {
+        keep_error();
+      }
+    }
+    // [O][T][C] -> [O][C][T].
+#pragma omp for schedule(static)
+    for (std::int64_t o = 0; o < O; ++o)
+      for (std::int64_t t = 0; t < pr.T; ++t)
+        for (std::int64_t c = 0; c < g.C; ++c)
+          grad_weight[(o * g.C + c) * pr.T + t] = tap_major[o * pr.K + t * g.C + c];
+  }
+  if (error) std::rethrow_exception(error);
+}
+
 #else
 
 bool implicit_conv_available(std::int64_t, std::int64_t, const ConvGeometry&) { return false; }
 void conv2d_forward_implicit(const float*, const float*, const float*, std::int64_t, std::int64_t,
                              const ConvGeometry&, float*, bool) {}
+void conv2d_backward_weight_implicit(const float*, const float*, std::int64_t, std::int64_t, const ConvGeometry&,
+                                     float*) {}
 
 #endif
 

@@ -35,4 +35,11 @@ double conv_padding_share(const ConvGeometry& g);
 void conv2d_forward_implicit(const float* x, const float* weight, const float* bias, std::int64_t N,
                              std::int64_t O, const ConvGeometry& g, float* y, bool per_tap);
 
+// grad_weight[o, c, ky, kx] = sum over images and output pixels of
+// grad_y * x, overwritten, per tap: each tap sums over only the output
+// pixels whose input lies inside the image. Requires
+// implicit_conv_available(N, O, g).
+void conv2d_backward_weight_implicit(const float* grad_y, const float* x, std::int64_t N, std::int64_t O,
+                                     const ConvGeometry& g, float* grad_weight);
+
 }  // namespace sceald::kernels::cpu

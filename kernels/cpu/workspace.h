@@ -9,7 +9,8 @@
 namespace sceald::kernels::cpu {
 
 // Scratch slots a caller may hold at once; each thread has its own set.
-enum class WorkspaceSlot { GemmPackA, GemmPackB, ConvColumns, ConvStaging, ConvWeightPartial, ConvWeightFlipped, Count };
+enum class WorkspaceSlot { GemmPackA, GemmPackB, ConvColumns, ConvStaging, ConvWeightPartial,
+                           ConvWeightFlipped, ConvWeightTapMajor, Count };
 
 // At least `count` elements of T, 64-byte aligned, contents unspecified, for
 // this thread's slot. Valid until this thread asks for the same slot again;
