@@ -89,7 +89,7 @@ void setup(CLI::App& root) {
   cmd->add_option("--math", a->math, "CUDA math: fast (TF32 allowed) or precise")
       ->check(CLI::IsMember({"fast", "precise"}))
       ->capture_default_str();
-  cmd->add_flag("--verbose", a->verbose, "also print the GPU allocator's counters");
+  cmd->add_flag("--verbose", a->verbose, "also print the host block cache's and the GPU allocator's counters");
   cmd->add_option("--seed", o.seed, "seed of the weights and the random batch")->capture_default_str();
   cmd->add_option("--json", a->json_path, "also write the numbers to this JSON file");
   cmd->callback([a] { run(*a); });

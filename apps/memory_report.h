@@ -1,5 +1,6 @@
 // What `--verbose` prints after a command that ran a model: the process's
-// peak resident memory and, on a GPU, the caching allocator's counters (in
+// peak resident memory, the host block cache's counters (engine/host_allocator.h)
+// and, on a GPU, the caching allocator's counters (in
 // use, peak, cached, reserved, cudaMalloc calls, reuses, out-of-memory retries).
 #pragma once
 

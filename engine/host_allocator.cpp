@@ -53,13 +53,14 @@ class LargeBlockCache {
         note_in_use(p, size);
         return p;
       }
-      // A miss maps fresh pages; give back at least as much first, so that
-      // what the process holds does not grow while the cache has blocks.
-      std::size_t freed = 0;
-      while (freed < bytes && !by_age_.empty()) {
+      // A miss maps fresh pages. What the process holds stays within an
+      // eighth over the most it has had in use (or over what it needs now):
+      // the oldest cached blocks go back to the OS until the new one fits.
+      const std::size_t budget =
+          std::max(stats_.peak_in_use_bytes, stats_.in_use_bytes + bytes) / 8 * 9;
+      while (!by_age_.empty() && stats_.in_use_bytes + stats_.cached_bytes + bytes > budget) {
         auto oldest = by_age_.begin()->second;
         to_unmap.emplace_back(oldest->second.p, oldest->first);
-        freed += oldest->first;
         stats_.cached_bytes -= oldest->first;
         ++stats_.evictions;
         by_age_.erase(by_age_.begin());

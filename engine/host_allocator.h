@@ -9,9 +9,10 @@
 // an eighth smaller. Smaller blocks go to malloc, which already recycles them.
 //
 // Resident memory stays bounded: a request that no cached block fits first
-// returns cached blocks (oldest first) worth at least its size to the OS, so
-// the bytes held (in use + cached) grow only while the cache is empty, and
-// never exceed the peak in use by more than one block's slack.
+// returns cached blocks to the OS (oldest first) until the bytes held (in use
+// + cached + the request) are within an eighth over the most ever in use (or
+// over what is in use with the request). A step that repeats the last one's
+// sizes then finds every block in the cache.
 //
 // Thread-safe (one mutex; large blocks are few). SCEALD_HOST_NO_CACHE=1
 // (read at first use) returns every block to the OS at once, for memory

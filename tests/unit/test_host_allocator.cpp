@@ -54,18 +54,26 @@ TEST_F(HostAllocator, AFreedLargeBlockIsHandedOutAgainForTheSameOrASlightlySmall
   host_free(c);
 }
 
-TEST_F(HostAllocator, AMissReturnsCachedBlocksFirstSoHeldMemoryDoesNotGrow) {
+TEST_F(HostAllocator, HeldMemoryStaysWithinAnEighthOverThePeakInUse) {
+  reset_host_peak_memory();
   const HostMemoryStats s0 = host_memory_stats();
-  void* big = host_alloc(16 * kCachedMinBytes);
-  host_free(big);
-  // Too small to take the 16 MiB block: the block goes back to the OS before fresh pages are mapped.
-  void* small = host_alloc(2 * kCachedMinBytes);
-  const HostMemoryStats s1 = host_memory_stats();
+  ASSERT_EQ(s0.in_use_bytes, 0u) << "a large block outlived its test";
+  const std::size_t mib = kCachedMinBytes;
+  host_free(host_alloc(16 * mib));  // peak 16 MiB, all of it cached now
+  // Too small to take the 16 MiB block, but 16 + 2 fits in 9/8 of the peak: kept.
+  void* small = host_alloc(2 * mib);
+  HostMemoryStats s1 = host_memory_stats();
+  EXPECT_EQ(s1.cached_bytes, 16 * mib);
+  EXPECT_EQ(s1.evictions, s0.evictions);
+  // 2 + 16 + 4 does not fit in 9/8 of the new peak (6 MiB in use with this one, 16 before): evicted.
+  void* more = host_alloc(4 * mib);
+  s1 = host_memory_stats();
   EXPECT_EQ(s1.cached_bytes, 0u);
   EXPECT_EQ(s1.evictions - s0.evictions, 1u);
-  EXPECT_EQ(s1.os_allocations - s0.os_allocations, 2u);
+  EXPECT_EQ(s1.os_allocations - s0.os_allocations, 3u);
   EXPECT_EQ(s1.reuses, s0.reuses);
   host_free(small);
+  host_free(more);
 }
 
 TEST_F(HostAllocator, PeakAndEmptyCache) {
