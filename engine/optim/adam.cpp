@@ -44,6 +44,8 @@ void adam_update(T* p, const T* g, T* m, T* v, std::int64_t n, const AdamScalars
   const T one_minus_b1 = static_cast<T>(1.0 - s.beta1), one_minus_b2 = static_cast<T>(1.0 - s.beta2);
   const T eps = static_cast<T>(s.eps), wd = static_cast<T>(s.weight_decay);
   const T decay = static_cast<T>(1.0 - s.lr * s.weight_decay);
+  // Element-wise and memory-bound: threads add bandwidth.
+#pragma omp parallel for simd schedule(static) if (n > (std::int64_t{1} << 18))
   for (std::int64_t j = 0; j < n; ++j) {
     T grad = g[j];
     if (s.decoupled)

@@ -287,6 +287,7 @@ void conv2d_backward_bias(const T* grad_y, std::int64_t N, std::int64_t O, std::
     double acc = 0.0;
     for (std::int64_t n = 0; n < N; ++n) {
       const T* row = grad_y + (n * O + o) * pixels;
+#pragma omp simd reduction(+ : acc)
       for (std::int64_t p = 0; p < pixels; ++p) acc += static_cast<double>(row[p]);
     }
     grad_bias[o] = static_cast<T>(acc);
