@@ -39,7 +39,7 @@ constexpr std::int64_t kImplicitMinColumns = 384;
 // by tap (same benchmark: conv4_2 on 6x6, 21% padding, 63 ms im2col, 56 ms
 // dense, 50 ms per tap; conv5_2 on 3x3, 40% padding: 24, 18 and 12 ms).
 constexpr double kPerTapPaddingShare = 0.1;
-constexpr double kPerTapWeightPaddingShare = 0.3;
+constexpr double kPerTapWeightPaddingShare = 0.2;
 
 int max_threads() {
 #ifdef _OPENMP
@@ -181,10 +181,10 @@ void conv2d_backward(const T* grad_y, const T* x, const T* weight, std::int64_t 
   if constexpr (std::is_same_v<T, float>) {
     if (grad_x && conv2d_backward_data_implicit(grad_y, weight, N, O, g, grad_x)) grad_x = nullptr;
     // The weight gradient per tap only where the padding is a large share:
-    // it gathers grad_y again for every tap and block of channels, which
-    // im2col's copies undercut on larger images (bench_conv bwd, VGG16 at
-    // 48x48 batch 64, 2 threads: conv5_2 on 3x3 36 -> 23 ms, conv4_2 on 6x6
-    // 113 -> 114 ms, conv3_2 on 12x12 121 -> 132 ms).
+    // it gathers grad_y's columns tap by tap, which im2col's copies undercut
+    // on larger images (bench_conv bwd, VGG16 at 48x48 batch 64, 2 threads,
+    // im2col -> per tap: conv5_2 on 3x3 36 -> 24 ms, conv4_2 on 6x6 117 ->
+    // 112 ms, conv3_2 on 12x12 128 -> 146 ms).
     if (grad_weight && conv_forward_path(N, O, g) == ConvForwardPath::ImplicitPerTap &&
         conv_padding_share(g) >= kPerTapWeightPaddingShare) {
       conv2d_backward_weight_implicit(grad_y, x, N, O, g, grad_weight);

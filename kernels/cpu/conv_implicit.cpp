@@ -397,66 +397,70 @@ void conv2d_backward_weight_implicit(const float* grad_y, const float* x, std::i
   // grad_y takes y's place in Problem: the column maps' `out` offsets index it.
   Problem pr{x, nullptr, const_cast<float*>(grad_y), N, O, g, g.Ho * g.Wo, g.kh * g.kw, g.C * g.kh * g.kw,
              g.C * g.H * g.W, O * g.Ho * g.Wo};
-  const std::int64_t columns = N * pr.P, Mp = ceil_div(O, kMR) * kMR;
-  // Units of work: a tap and a run of channels; enough of them to share among threads evenly.
-  const int threads = max_threads();
-  const std::int64_t channel_panels = ceil_div(g.C, kNR);
-  const std::int64_t per_unit = std::max<std::int64_t>(1, std::min<std::int64_t>(
-      6, channel_panels * pr.T / (4 * threads)));  // at most 6 panels (288 channels) keep C and B in L2
-  const std::int64_t units_per_tap = ceil_div(channel_panels, per_unit), units = units_per_tap * pr.T;
-  constexpr std::int64_t kJc = 256;  // columns summed per packed block
+  const std::int64_t columns = N * pr.P, Mp = ceil_div(O, kMR) * kMR, channel_panels = ceil_div(g.C, kNR);
+  constexpr std::int64_t kJc = 512;  // columns summed per packed block
 
-  // The result in tap-major order [O][T][C], so that each unit's block is
-  // contiguous along C; permuted into [O][C][T] at the end.
+  // Tap by tap, block by block of inside columns: the threads pack grad_y's
+  // block together (into one of two buffers, so that packing the next block
+  // never overwrites one still being read: the barrier after each packing
+  // means every thread is done with the block before), then each thread
+  // gathers x for its own panels of channels and accumulates their result.
+  // A static schedule gives a thread the same panels every block, so no
+  // two threads add into the same result.
+  //
+  // The result is built in tap-major order [O][T][C], contiguous along C
+  // for each tap, and permuted into [O][C][T] at the end.
   float* tap_major =
       thread_workspace<float>(WorkspaceSlot::ConvWeightTapMajor, static_cast<std::size_t>(O * pr.K));
+  float* packed_grad_y =
+      thread_workspace<float>(WorkspaceSlot::GemmPackA, static_cast<std::size_t>(2 * Mp * kJc + 64));
   std::exception_ptr error;
-#pragma omp parallel num_threads(threads)
+#pragma omp parallel num_threads(max_threads())
   {
-    auto keep_error = [&] {
-#pragma omp critical(sceald_conv_implicit_error)
-      if (!error) error = std::current_exception();
-    };
-    float *pa = nullptr, *pb = nullptr;
+    float* pb = nullptr;
     Columns cols;
     try {
-      pa = thread_workspace<float>(WorkspaceSlot::GemmPackA, static_cast<std::size_t>(Mp * kJc + 64));
-      pb = thread_workspace<float>(WorkspaceSlot::GemmPackB, static_cast<std::size_t>(per_unit * kNR * kJc + 64));
+      pb = thread_workspace<float>(WorkspaceSlot::GemmPackB, static_cast<std::size_t>(kNR * kJc + 64));
+      cols.resize(columns);  // later calls reuse this capacity: nothing below allocates or throws
     } catch (...) {
-      keep_error();
+#pragma omp critical(sceald_conv_implicit_error)
+      if (!error) error = std::current_exception();
     }
-#pragma omp for schedule(dynamic, 1)
-    for (std::int64_t u = 0; u < units; ++u) {
-      if (!pa || !pb) continue;
-      try {
-        const std::int64_t tap = u / units_per_tap;
-        const std::int64_t c0 = (u % units_per_tap) * per_unit * kNR, c1 = std::min(g.C, c0 + per_unit * kNR);
-        tap_columns(pr, 0, columns, tap, cols);
-        float* out = tap_major + tap * g.C;  // element (o, c) at out[o K + c]
-        if (cols.count == 0)
-          for (std::int64_t o = 0; o < O; ++o) std::fill(out + o * pr.K + c0, out + o * pr.K + c1, 0.0f);
-        for (std::int64_t w0 = 0; w0 < cols.count; w0 += kJc) {
-          const std::int64_t kc = std::min(kJc, cols.count - w0);
-          for (std::int64_t r0 = 0; r0 < O; r0 += kMR) pack_grad_y_panel(pr, cols, w0, kc, r0, pa + r0 * kc);
-          for (std::int64_t c = c0; c < c1; c += kNR)
-            pack_x_panel(pr, cols, w0, kc, c, static_cast<int>(std::min<std::int64_t>(kNR, c1 - c)),
-                         pb + (c - c0) * kc);
+#pragma omp barrier
+    // Every thread sees the same `error` after the barrier, so all skip together.
+    std::int64_t block = 0;
+    for (std::int64_t tap = 0; tap < pr.T && !error; ++tap) {
+      tap_columns(pr, 0, columns, tap, cols);
+      float* out = tap_major + tap * g.C;  // element (o, c) at out[o K + c]
+      if (cols.count == 0) {
+#pragma omp for schedule(static)
+        for (std::int64_t o = 0; o < O; ++o) std::fill(out + o * pr.K, out + o * pr.K + g.C, 0.0f);
+      }
+      for (std::int64_t w0 = 0; w0 < cols.count; w0 += kJc, ++block) {
+        const std::int64_t kc = std::min(kJc, cols.count - w0);
+        float* pa = packed_grad_y + (block % 2) * Mp * kJc;
+#pragma omp for schedule(static)
+        for (std::int64_t r0 = 0; r0 < O; r0 += kMR) pack_grad_y_panel(pr, cols, w0, kc, r0, pa + r0 * kc);
+#pragma omp for schedule(static) nowait
+        for (std::int64_t p = 0; p < channel_panels; ++p) {
+          const std::int64_t c = p * kNR;
+          const int n = static_cast<int>(std::min<std::int64_t>(kNR, g.C - c));
+          pack_x_panel(pr, cols, w0, kc, c, n, pb);
           for (std::int64_t r0 = 0; r0 < O; r0 += kMR)
-            for (std::int64_t c = c0; c < c1; c += kNR)
-              uk.compute(kc, pa + r0 * kc, pb + (c - c0) * kc, out + r0 * pr.K + c, pr.K,
-                         static_cast<int>(std::min<std::int64_t>(kMR, O - r0)),
-                         static_cast<int>(std::min<std::int64_t>(kNR, c1 - c)), 1.0f, w0 == 0 ? 0.0f : 1.0f);
+            uk.compute(kc, pa + r0 * kc, pb, out + r0 * pr.K + c, pr.K,
+                       static_cast<int>(std::min<std::int64_t>(kMR, O - r0)), n, 1.0f, w0 == 0 ? 0.0f : 1.0f);
         }
-      } catch (...) {
-        keep_error();
       }
     }
+#pragma omp barrier
     // [O][T][C] -> [O][C][T].
+    if (!error) {
 #pragma omp for schedule(static)
-    for (std::int64_t o = 0; o < O; ++o)
-      for (std::int64_t t = 0; t < pr.T; ++t)
-        for (std::int64_t c = 0; c < g.C; ++c)
-          grad_weight[(o * g.C + c) * pr.T + t] = tap_major[o * pr.K + t * g.C + c];
+      for (std::int64_t o = 0; o < O; ++o)
+        for (std::int64_t t = 0; t < pr.T; ++t)
+          for (std::int64_t c = 0; c < g.C; ++c)
+            grad_weight[(o * g.C + c) * pr.T + t] = tap_major[o * pr.K + t * g.C + c];
+    }
   }
   if (error) std::rethrow_exception(error);
 }
