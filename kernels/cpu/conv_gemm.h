@@ -44,6 +44,7 @@ enum class ConvForwardPath { Im2col, ImplicitDense, ImplicitPerTap };
 ConvForwardPath conv_forward_path(std::int64_t N, std::int64_t O, const ConvGeometry& g);
 // For tests and benchmarks: force one path (where the implicit ones cannot
 // run, im2col is used), or nullopt for the automatic choice. Process-wide.
+// Forcing ImplicitPerTap also takes every weight gradient per tap.
 void conv_force_forward_path(std::optional<ConvForwardPath> path);
 
 // y = weight * im2col(x) + bias per image; overwritten.

@@ -51,6 +51,7 @@ const std::vector<ConvCase>& conv_cases() {
       {{2, 128, 23, 25}, {130, 128, 3, 3}, {{1, 1}, {1, 1}, {1, 1}}, true},
       {{2, 6, 11, 9}, {128, 6, 3, 3}, {{2, 2}, {1, 1}, {1, 1}}, true},
       {{2, 131, 9, 8}, {128, 131, 3, 2}, {{1, 1}, {2, 1}, {2, 2}}, true},
+      {{2, 4, 1, 1}, {3, 4, 3, 3}, {{1, 1}, {1, 1}, {1, 1}}, true},  // 8 of 9 taps see only padding
       // The batching paths of kernels/cpu/conv_gemm.h (ConvBatching below pins which is which):
       {{18, 2, 25, 40}, {3, 2, 3, 3}, {{1, 1}, {1, 1}, {1, 1}}, true},    // groups of 17, then 1
       {{3, 2, 130, 130}, {3, 2, 3, 3}, {{1, 1}, {1, 1}, {1, 1}}, true},   // one image per GEMM
