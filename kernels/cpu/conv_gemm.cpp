@@ -181,10 +181,12 @@ void conv2d_backward(const T* grad_y, const T* x, const T* weight, std::int64_t 
   if constexpr (std::is_same_v<T, float>) {
     if (grad_x && conv2d_backward_data_implicit(grad_y, weight, N, O, g, grad_x)) grad_x = nullptr;
     // The weight gradient per tap only where the padding is a large share:
-    // it gathers grad_y's columns tap by tap, which im2col's copies undercut
-    // on larger images (bench_conv bwd, VGG16 at 48x48 batch 64, 2 threads,
-    // im2col -> per tap: conv5_2 on 3x3 36 -> 24 ms, conv4_2 on 6x6 117 ->
-    // 112 ms, conv3_2 on 12x12 128 -> 146 ms).
+    // it packs grad_y again for every tap and splits the work among threads
+    // by panels of 48 channels only, which im2col undercuts on larger images
+    // with fewer channels (bench_conv bwd, VGG16 at 48x48 batch 64, 2
+    // threads, im2col -> per tap: conv5_2 on 3x3 36 -> 24 ms, conv4_2 on 6x6
+    // 116-143 -> 108-114 ms, conv3_2 on 12x12 125-137 -> 129-133 ms, conv3_1
+    // with 128 channels 65-78 -> 85-89 ms).
     // A forced per-tap path takes it everywhere (so tests reach it on any shape).
     if (grad_weight && conv_forward_path(N, O, g) == ConvForwardPath::ImplicitPerTap &&
         (forced_forward_path >= 0 || conv_padding_share(g) >= kPerTapWeightPaddingShare)) {

@@ -262,17 +262,29 @@ void run_column_block(const Problem& pr, const MicroKernel<float>& uk, const std
 }
 
 // grad weight per tap: packs rows [r0, r0 + 8) of grad_y at the block's
-// (inside) columns [w0, w0 + kc) into one micro-panel [column][8].
-SCEALD_TARGET_AVX512 void pack_grad_y_panel(const Problem& pr, const Columns& cols, std::int64_t w0,
-                                            std::int64_t kc, std::int64_t r0, float* dst) {
+// (inside) columns [w0, w0 + kc) into one micro-panel [column][8]. Runs of
+// adjacent pixels (a row of the image, less the taps in the padding) are
+// transposed from contiguous rows by the GEMM's packer; short ones gathered.
+SCEALD_TARGET_AVX512 void pack_grad_y_panel(const Problem& pr, const MicroKernel<float>& uk, const Columns& cols,
+                                            std::int64_t w0, std::int64_t kc, std::int64_t r0, float* dst) {
   const int rows = static_cast<int>(std::min<std::int64_t>(kMR, pr.O - r0));
   const __mmask8 row_mask = static_cast<__mmask8>((1u << rows) - 1u);
   const __m256i row_offsets = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
                                                  _mm256_set1_epi32(static_cast<int>(pr.P)));
   const float* base = pr.y + r0 * pr.P;  // grad_y, in the role of y
-  for (std::int64_t w = 0; w < kc; ++w) {
-    const __m256i idx = _mm256_add_epi32(row_offsets, _mm256_set1_epi32(cols.out[static_cast<std::size_t>(w0 + w)]));
-    _mm256_store_ps(dst + w * kMR, _mm256_mmask_i32gather_ps(_mm256_setzero_ps(), row_mask, idx, base, 4));
+  const std::int32_t* out = cols.out.data() + w0;
+  for (std::int64_t w = 0; w < kc;) {
+    std::int64_t end = w + 1;
+    while (end < kc && out[end] == out[end - 1] + 1) ++end;
+    if (end - w >= 4) {
+      uk.pack_a(base + out[w], pr.P, 1, rows, end - w, dst + w * kMR);
+    } else {
+      for (; w < end; ++w) {
+        const __m256i idx = _mm256_add_epi32(row_offsets, _mm256_set1_epi32(out[w]));
+        _mm256_store_ps(dst + w * kMR, _mm256_mmask_i32gather_ps(_mm256_setzero_ps(), row_mask, idx, base, 4));
+      }
+    }
+    w = end;
   }
 }
 
@@ -440,7 +452,7 @@ void conv2d_backward_weight_implicit(const float* grad_y, const float* x, std::i
         const std::int64_t kc = std::min(kJc, cols.count - w0);
         float* pa = packed_grad_y + (block % 2) * Mp * kJc;
 #pragma omp for schedule(static)
-        for (std::int64_t r0 = 0; r0 < O; r0 += kMR) pack_grad_y_panel(pr, cols, w0, kc, r0, pa + r0 * kc);
+        for (std::int64_t r0 = 0; r0 < O; r0 += kMR) pack_grad_y_panel(pr, uk, cols, w0, kc, r0, pa + r0 * kc);
 #pragma omp for schedule(static) nowait
         for (std::int64_t p = 0; p < channel_panels; ++p) {
           const std::int64_t c = p * kNR;
