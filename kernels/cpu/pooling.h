@@ -7,6 +7,9 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <type_traits>
+
+#include "kernels/cpu/max_pool_2x2.h"
 
 namespace sceald::kernels::cpu {
 
@@ -44,6 +47,11 @@ inline TapRange valid_taps(std::int64_t start, std::int64_t in, std::int64_t ker
 
 template <typename T>
 void max_pool2d_forward(const T* x, std::int64_t planes, const PoolGeometry& g, T* out, std::int64_t* argmax) {
+  if constexpr (std::is_same_v<T, float>) {
+    const bool vgg_window = g.kh == 2 && g.kw == 2 && g.sh == 2 && g.sw == 2 && g.ph == 0 && g.pw == 0 &&
+                            g.dh == 1 && g.dw == 1;
+    if (vgg_window && max_pool2x2_forward(x, planes, g.H, g.W, g.Ho, g.Wo, out, argmax)) return;
+  }
   const std::int64_t in_plane = g.H * g.W, out_plane = g.Ho * g.Wo;
 #pragma omp parallel for if (planes * out_plane * g.kh * g.kw > (1 << 15)) schedule(static)
   for (std::int64_t p = 0; p < planes; ++p) {
