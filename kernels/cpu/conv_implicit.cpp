@@ -9,14 +9,10 @@
 #include <omp.h>
 #endif
 
+#include "kernels/cpu/avx512.h"
 #include "kernels/cpu/cpu_features.h"
 #include "kernels/cpu/gemm_internal.h"
 #include "kernels/cpu/workspace.h"
-
-#if defined(__x86_64__)
-#include <immintrin.h>
-#define SCEALD_TARGET_AVX512 __attribute__((target("avx512f,avx512dq,avx512bw,avx512vl,fma")))
-#endif
 
 namespace sceald::kernels::cpu {
 
@@ -38,13 +34,12 @@ double conv_padding_share(const ConvGeometry& g) {
 
 namespace {
 
+using gemm_detail::ceil_div;
 using gemm_detail::MicroKernel;
 
 constexpr int kNR = 48;  // columns of a B micro-panel: the AVX-512 tile's width
 constexpr int kMR = 8;
 constexpr std::int64_t kMaxKc = 512;
-
-std::int64_t ceil_div(std::int64_t a, std::int64_t b) { return (a + b - 1) / b; }
 
 // A run of K: rows [k0, k0 + kc) of the (reordered) weight matrix. Per tap,
 // every block lies within one tap: K = (tap, c) with c in [c0, c0 + kc).
@@ -106,11 +101,6 @@ void tap_columns(const Problem& pr, std::int64_t j0, std::int64_t j1, std::int64
     ++w;
   }
   cols.count = w;
-}
-
-SCEALD_TARGET_AVX512 inline __mmask16 lanes_below(std::int64_t valid, int v) {
-  const std::int64_t left = valid - 16 * v;
-  return left >= 16 ? __mmask16(0xFFFF) : left <= 0 ? __mmask16(0) : __mmask16((1u << left) - 1u);
 }
 
 // Packs rows [k0, k0 + kc) of K = (c, ky, kx) for the block's columns into

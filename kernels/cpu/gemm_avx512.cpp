@@ -9,11 +9,9 @@
 #include "kernels/cpu/gemm_internal.h"
 
 #if defined(__x86_64__)
-#include <immintrin.h>
-
 #include <algorithm>
 
-#define SCEALD_TARGET_AVX512 __attribute__((target("avx512f,avx512dq,avx512bw,avx512vl,fma")))
+#include "kernels/cpu/avx512.h"
 
 namespace sceald::kernels::cpu::gemm_detail {
 namespace {
@@ -21,11 +19,6 @@ namespace {
 constexpr int kMR = 8;
 constexpr int kNV = 3;  // zmm vectors per row of the tile
 constexpr int kNR = 16 * kNV;
-
-SCEALD_TARGET_AVX512 inline __mmask16 lane_mask(int valid, int v) {
-  const int left = valid - 16 * v;
-  return left >= 16 ? __mmask16(0xFFFF) : left <= 0 ? __mmask16(0) : __mmask16((1u << left) - 1u);
-}
 
 // One C tile of R rows (R <= kMR) and NV vectors of columns, the last masked
 // to n. Edge tiles get their own instances rather than a full 8 x 48 tile
@@ -70,7 +63,7 @@ SCEALD_TARGET_AVX512 void micro_avx512(std::int64_t kc, const float* __restrict 
   }
   __mmask16 mask[NV];
 #pragma GCC unroll 4
-  for (int v = 0; v < NV; ++v) mask[v] = lane_mask(n, v);
+  for (int v = 0; v < NV; ++v) mask[v] = lanes_below(n, v);
 #pragma GCC unroll 32
   for (int i = 0; i < R; ++i) {
     float* ci = c + i * ldc;

@@ -38,7 +38,6 @@ struct Blocking {
 };
 
 std::int64_t round_down(std::int64_t x, std::int64_t m) { return std::max(m, x / m * m); }
-std::int64_t ceil_div(std::int64_t a, std::int64_t b) { return (a + b - 1) / b; }
 
 // kc: the A micro-panel (mr x kc) takes about half of L1, leaving the rest
 //     for the B micro-panel streaming past it.

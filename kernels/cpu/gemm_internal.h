@@ -23,6 +23,8 @@
 
 namespace sceald::kernels::cpu::gemm_detail {
 
+inline std::int64_t ceil_div(std::int64_t a, std::int64_t b) { return (a + b - 1) / b; }
+
 // Packs `rows` rows of a block into ceil(rows / W) micro-panels of W rows each:
 // panel p holds rows p*W .. p*W+W-1 laid out [k][w] (W consecutive values per
 // k), so dst[p * W * kc + k * W + w] = element (p*W + w, k); rows past `rows`

@@ -1,11 +1,7 @@
 #include "kernels/cpu/max_pool_2x2.h"
 
+#include "kernels/cpu/avx512.h"
 #include "kernels/cpu/cpu_features.h"
-
-#if defined(__x86_64__)
-#include <immintrin.h>
-#define SCEALD_TARGET_AVX512 __attribute__((target("avx512f,avx512dq,avx512bw,avx512vl,fma")))
-#endif
 
 namespace sceald::kernels::cpu {
 
