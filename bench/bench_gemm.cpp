@@ -21,6 +21,7 @@
 #include <cstdlib>
 #include <map>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "kernels/cpu/gemm.h"
@@ -68,6 +69,16 @@ std::vector<Shape> all_shapes() {
       shapes.push_back({base + "/grad_input", ck, P, l.cout, true, false});
       shapes.push_back({base + "/grad_weight", l.cout, ck, P, false, true});
     }
+  }
+  // The classifier at batch 64: y[B, out] = x[B, in] W^T, W stored [out, in].
+  //   forward      y[B, out]   = x[B, in]   x W^T[in, out]   NT
+  //   grad input   dx[B, in]   = dy[B, out] x W[out, in]     NN
+  //   grad weight  dW[out, in] = dy^T[out, B] x x[B, in]     TN
+  for (auto [name, in, out] : {std::tuple{"fc6", 25088, 4096}, std::tuple{"fc7", 4096, 4096}}) {
+    const std::string base = std::string("vgg16_b64/") + name;
+    shapes.push_back({base + "/fwd", 64, out, in, false, true});
+    shapes.push_back({base + "/grad_input", 64, in, out, false, false});
+    shapes.push_back({base + "/grad_weight", out, in, 64, true, false});
   }
   return shapes;
 }
