@@ -5,7 +5,7 @@
 // GFLOPS counts 2 multiply-adds' worth per output element of each GEMM
 // (forward 1x, backward 2x the forward's work), per wall-clock second.
 //
-// The fwd_im2col / fwd_dense / fwd_tap cases force one forward path each
+// The fwd_im2col / fwd_dense / fwd_row / fwd_tap cases force one forward path each
 // (kernels/cpu/conv_gemm.h); fwd is the automatic choice.
 //
 //   OMP_NUM_THREADS=2 ./bench_conv
@@ -106,6 +106,7 @@ int register_all() {
       using kernels::cpu::ConvForwardPath;
       for (auto [name, path] : {std::pair{"im2col", ConvForwardPath::Im2col},
                                 std::pair{"dense", ConvForwardPath::ImplicitDense},
+                                std::pair{"row", ConvForwardPath::ImplicitPerKernelRow},
                                 std::pair{"tap", ConvForwardPath::ImplicitPerTap}})
         benchmark::RegisterBenchmark((base + "/fwd_" + name).c_str(), forward_path, l, cfg.side, cfg.batch, path)
             ->Unit(benchmark::kMillisecond)

@@ -40,7 +40,7 @@ struct ConvBatching {
 ConvBatching conv_batching(std::int64_t N, std::int64_t O, const ConvGeometry& g, std::size_t element_bytes);
 
 // How conv2d_forward<float> computes (conv_implicit.h); float64 always uses im2col.
-enum class ConvForwardPath { Im2col, ImplicitDense, ImplicitPerTap };
+enum class ConvForwardPath { Im2col, ImplicitDense, ImplicitPerKernelRow, ImplicitPerTap };
 ConvForwardPath conv_forward_path(std::int64_t N, std::int64_t O, const ConvGeometry& g);
 // For tests and benchmarks: force one path (where the implicit ones cannot
 // run, im2col is used), or nullopt for the automatic choice. Process-wide.

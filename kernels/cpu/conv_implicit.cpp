@@ -43,9 +43,49 @@ constexpr std::int64_t kMaxKc = 512;
 
 // A run of K: rows [k0, k0 + kc) of the (reordered) weight matrix. Per tap,
 // every block lies within one tap: K = (tap, c) with c in [c0, c0 + kc).
+// Per kernel row, within one row ky (`tap`): K = (kx, c) with c in
+// [c0, c0 + channels), so kc = kw channels.
 struct KBlock {
-  std::int64_t k0, kc, tap, c0;
+  std::int64_t k0, kc, tap, c0, channels;
 };
+
+// A 48-column panel whose offsets make a few runs of consecutive values
+// (adjacent pixels) is read and written with masked vector accesses, one per
+// run and vector it touches (a "piece"), instead of gathers and scalar adds.
+// Panels with more pieces than this take the general path.
+constexpr int kMaxPieces = 16;
+
+struct PanelRuns {
+  struct Piece {
+    std::int64_t base;  // lane l of vector v maps to offset base + 16 v + l
+    std::int32_t row;   // the run's input row (dense packing tests it against the padding)
+    __mmask16 lanes;
+  };
+  Piece pieces[kMaxPieces];
+  int first[4];  // the pieces of vector v: [first[v], first[v + 1])
+};
+
+// Splits offset[0, valid) into runs (consecutive offsets and, when `row` is
+// given, one row each). False when they take more than kMaxPieces pieces.
+SCEALD_TARGET_AVX512 bool find_runs(const std::int32_t* offset, const std::int32_t* row, int valid, PanelRuns& r) {
+  int count = 0;
+  r.first[0] = 0;
+  int next_vector = 1;
+  for (int w = 0; w < valid;) {
+    int hi = w + 1;
+    while (hi < valid && offset[hi] == offset[w] + (hi - w) && (!row || row[hi] == row[w])) ++hi;
+    for (int v = w / 16; v <= (hi - 1) / 16; ++v) {
+      if (count == kMaxPieces) return false;
+      // Runs come in lane order, so pieces come in vector order.
+      while (next_vector <= v) r.first[next_vector++] = count;
+      r.pieces[count++] = {std::int64_t{offset[w]} - w, row ? row[w] : 0,
+                           static_cast<__mmask16>(lanes_below(hi, v) & ~lanes_below(w, v))};
+    }
+    w = hi;
+  }
+  while (next_vector <= 3) r.first[next_vector++] = count;
+  return true;
+}
 
 // The columns of one block as offsets for the gathers: in = offset in x of
 // the pixel a tap reads (channel 0), out = offset in y of the output pixel
@@ -55,6 +95,17 @@ struct KBlock {
 struct Columns {
   std::vector<std::int32_t> in, out, iy, ix;
   std::int64_t count = 0;
+  // Per tile of 48 columns, the runs of `out` (when they fit a PanelRuns).
+  std::vector<PanelRuns> out_runs;
+  std::vector<std::uint8_t> out_in_runs;
+  void map_output_runs() {
+    const auto tiles = static_cast<std::size_t>(ceil_div(count, kNR));
+    if (out_runs.size() < tiles) out_runs.resize(tiles), out_in_runs.resize(tiles);
+    for (std::size_t t = 0; t < tiles; ++t) {
+      const int n = static_cast<int>(std::min<std::int64_t>(kNR, count - std::int64_t(t) * kNR));
+      out_in_runs[t] = find_runs(out.data() + t * kNR, nullptr, n, out_runs[t]);
+    }
+  }
   void resize(std::int64_t n) {
     const auto padded = static_cast<std::size_t>(ceil_div(std::max<std::int64_t>(n, 1), kNR) * kNR);
     in.assign(padded, 0), out.assign(padded, 0), iy.assign(padded, INT_MIN / 2), ix.assign(padded, 0);
@@ -103,18 +154,37 @@ void tap_columns(const Problem& pr, std::int64_t j0, std::int64_t j1, std::int64
   cols.count = w;
 }
 
+// The columns of [j0, j1) whose input row under kernel row ky lies inside
+// the image (whole output rows: adjacent in y). ix is the input column of
+// tap kx = 0, which may lie in the padding.
+void row_columns(const Problem& pr, std::int64_t j0, std::int64_t j1, std::int64_t ky, Columns& cols) {
+  const ConvGeometry& g = pr.g;
+  cols.resize(j1 - j0);
+  std::int64_t w = 0;
+  for (std::int64_t j = j0; j < j1; ++j) {
+    const std::int64_t n = j / pr.P, p = j % pr.P, oy = p / g.Wo, ox = p % g.Wo;
+    const std::int64_t iy = oy * g.sh - g.ph + ky * g.dh, ix = ox * g.sw - g.pw;
+    if (iy < 0 || iy >= g.H) continue;
+    const auto at = static_cast<std::size_t>(w++);
+    cols.iy[at] = static_cast<std::int32_t>(iy);
+    cols.ix[at] = static_cast<std::int32_t>(ix);
+    cols.in[at] = static_cast<std::int32_t>(n * pr.image + iy * g.W + ix);
+    cols.out[at] = static_cast<std::int32_t>(n * pr.out_image + p);
+  }
+  cols.count = w;
+}
+
 // Packs rows [k0, k0 + kc) of K = (c, ky, kx) for the block's columns into
 // micro-panels [k][48]; taps in the padding read as zeros. A panel whose
-// columns make at most kMaxRuns runs of adjacent pixels in one output row
-// (stride 1, rows of 6 or more) is read with masked vector loads, one per
-// run and vector; any other panel with gathers (bench_conv fwd_dense, VGG16
-// conv3_2 on 12x12, 4 runs a panel: 71 ms with gathers, 54 ms with loads).
-constexpr int kMaxRuns = 8;
-
+// columns make few runs of adjacent pixels in one input row (stride 1) is
+// read with masked vector loads; any other with gathers (bench_conv
+// fwd_dense, VGG16 conv3_2 on 12x12, 4 runs a panel: 71 ms with gathers,
+// 54 ms with loads).
 SCEALD_TARGET_AVX512 void pack_dense(const Problem& pr, const Columns& cols, std::int64_t k0, std::int64_t kc,
                                      float* dst) {
   const ConvGeometry& g = pr.g;
   const __m512i H = _mm512_set1_epi32(static_cast<int>(g.H)), W = _mm512_set1_epi32(static_cast<int>(g.W));
+  PanelRuns runs;
   for (std::int64_t q = 0; q < cols.count; q += kNR, dst += kNR * kc) {
     __m512i iy[3], ix[3], in[3];
     for (int v = 0; v < 3; ++v) {
@@ -122,30 +192,8 @@ SCEALD_TARGET_AVX512 void pack_dense(const Problem& pr, const Columns& cols, std
       ix[v] = _mm512_loadu_si512(cols.ix.data() + q + 16 * v);
       in[v] = _mm512_loadu_si512(cols.in.data() + q + 16 * v);
     }
-    // Runs: lanes [lo, hi) with in = base + lane and one input row iy.
-    struct Run {
-      int iy;
-      std::int64_t base;
-      __mmask16 lanes[3];
-    } runs[kMaxRuns];
-    int nruns = 0;
-    bool use_runs = g.sw == 1;
     const int valid = static_cast<int>(std::min<std::int64_t>(kNR, cols.count - q));
-    for (int w = 0; w < valid && use_runs;) {
-      int hi = w + 1;
-      const std::int32_t* cin = cols.in.data() + q;
-      const std::int32_t* ciy = cols.iy.data() + q;
-      while (hi < valid && cin[hi] == cin[w] + (hi - w) && ciy[hi] == ciy[w]) ++hi;
-      if (nruns == kMaxRuns) {
-        use_runs = false;
-        break;
-      }
-      Run& r = runs[nruns++];
-      r.iy = ciy[w];
-      r.base = std::int64_t{cin[w]} - w;
-      for (int v = 0; v < 3; ++v) r.lanes[v] = lanes_below(hi, v) & static_cast<__mmask16>(~lanes_below(w, v));
-      w = hi;
-    }
+    const bool use_runs = g.sw == 1 && find_runs(cols.in.data() + q, cols.iy.data() + q, valid, runs);
     std::int64_t c = k0 / pr.T, ky = (k0 % pr.T) / g.kw, kx = k0 % g.kw;
     for (std::int64_t k = 0; k < kc; ++k) {
       const int dy = static_cast<int>(ky * g.dh), dx = static_cast<int>(kx * g.dw);
@@ -153,19 +201,18 @@ SCEALD_TARGET_AVX512 void pack_dense(const Problem& pr, const Columns& cols, std
       const __m512i vdx = _mm512_set1_epi32(dx);
       float* d = dst + k * kNR;
       if (use_runs) {
-        __m512 val[3] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
-        __mmask16 inside_x[3];
-        for (int v = 0; v < 3; ++v) inside_x[v] = _mm512_cmplt_epu32_mask(_mm512_add_epi32(ix[v], vdx), W);
-        for (int r = 0; r < nruns; ++r) {
-          if (static_cast<unsigned>(runs[r].iy + dy) >= static_cast<unsigned>(g.H)) continue;
-          // Lane w of vector v reads x[base + koff + 16 v + w]; masked-off lanes touch no memory.
-          const float* src = pr.x + runs[r].base + koff;
 #pragma GCC unroll 3
-          for (int v = 0; v < 3; ++v)
-            val[v] = _mm512_mask_loadu_ps(val[v], runs[r].lanes[v] & inside_x[v], src + 16 * v);
+        for (int v = 0; v < 3; ++v) {
+          const __mmask16 inside_x = _mm512_cmplt_epu32_mask(_mm512_add_epi32(ix[v], vdx), W);
+          __m512 val = _mm512_setzero_ps();
+          for (int p = runs.first[v]; p < runs.first[v + 1]; ++p) {
+            const PanelRuns::Piece& piece = runs.pieces[p];
+            if (static_cast<unsigned>(piece.row + dy) >= static_cast<unsigned>(g.H)) continue;
+            // Masked-off lanes touch no memory.
+            val = _mm512_mask_loadu_ps(val, piece.lanes & inside_x, pr.x + piece.base + koff + 16 * v);
+          }
+          _mm512_store_ps(d + 16 * v, val);
         }
-#pragma GCC unroll 3
-        for (int v = 0; v < 3; ++v) _mm512_store_ps(d + 16 * v, val[v]);
       } else {
         const __m512i off = _mm512_set1_epi32(static_cast<int>(koff));
         const __m512i vdy = _mm512_set1_epi32(dy);
@@ -187,50 +234,141 @@ SCEALD_TARGET_AVX512 void pack_dense(const Problem& pr, const Columns& cols, std
   }
 }
 
-// Packs channels [c0, c0 + kc) of one tap for the block's (inside) columns.
-SCEALD_TARGET_AVX512 void pack_tap(const Problem& pr, const Columns& cols, std::int64_t c0, std::int64_t kc,
-                                   float* dst) {
-  const std::int64_t plane = pr.g.H * pr.g.W;
-  for (std::int64_t q = 0; q < cols.count; q += kNR, dst += kNR * kc) {
-    __m512i in[3];
-    __mmask16 valid[3];
+// Packs one block of kernel row ky, K = (kx, c), for the block's columns
+// (rows inside): taps whose column falls in the padding read as zeros.
+// Along a run of adjacent pixels (with stride 1 a whole image is one) the
+// loads are masked vector loads; elsewhere gathers.
+SCEALD_TARGET_AVX512 void pack_row(const Problem& pr, const Columns& cols, const KBlock& kb, float* dst) {
+  const ConvGeometry& g = pr.g;
+  const std::int64_t plane = g.H * g.W;
+  const __m512i W = _mm512_set1_epi32(static_cast<int>(g.W));
+  PanelRuns runs;
+  for (std::int64_t q = 0; q < cols.count; q += kNR, dst += kNR * kb.kc) {
+    const int valid = static_cast<int>(std::min<std::int64_t>(kNR, cols.count - q));
+    const bool use_runs = find_runs(cols.in.data() + q, nullptr, valid, runs);
+    __m512i ix[3], in[3];
     for (int v = 0; v < 3; ++v) {
+      ix[v] = _mm512_loadu_si512(cols.ix.data() + q + 16 * v);
       in[v] = _mm512_loadu_si512(cols.in.data() + q + 16 * v);
-      valid[v] = lanes_below(cols.count - q, v);
     }
-    const float* base = pr.x + c0 * plane;
-    for (std::int64_t k = 0; k < kc; ++k, base += plane) {
-      float* d = dst + k * kNR;
-#pragma GCC unroll 3
+    float* d = dst;
+    for (std::int64_t kx = 0; kx < g.kw; ++kx) {
+      const int dx = static_cast<int>(kx * g.dw);
+      __mmask16 inside[3];
       for (int v = 0; v < 3; ++v)
-        _mm512_store_ps(d + 16 * v, _mm512_mask_i32gather_ps(_mm512_setzero_ps(), valid[v], in[v], base, 4));
+        inside[v] = _mm512_cmplt_epu32_mask(_mm512_add_epi32(ix[v], _mm512_set1_epi32(dx)), W) &
+                    lanes_below(valid, v);
+      const float* base = pr.x + kb.c0 * plane + dx;
+      for (std::int64_t c = 0; c < kb.channels; ++c, base += plane, d += kNR) {
+        if (use_runs) {
+#pragma GCC unroll 3
+          for (int v = 0; v < 3; ++v) {
+            __m512 val = _mm512_setzero_ps();
+            for (int p = runs.first[v]; p < runs.first[v + 1]; ++p)
+              val = _mm512_mask_loadu_ps(val, runs.pieces[p].lanes & inside[v], base + runs.pieces[p].base + 16 * v);
+            _mm512_store_ps(d + 16 * v, val);
+          }
+        } else {
+#pragma GCC unroll 3
+          for (int v = 0; v < 3; ++v)
+            _mm512_store_ps(d + 16 * v, _mm512_mask_i32gather_ps(_mm512_setzero_ps(), inside[v], in[v], base, 4));
+        }
+      }
     }
   }
 }
 
-// Adds the m x n tile `tile` (row stride kNR) into y at the columns' offsets.
-void scatter_add(const float* tile, int m, int n, const std::int32_t* out, std::int64_t row_stride, float* y) {
+// Packs channels [c0, c0 + kc) of one tap for the block's (inside) columns:
+// masked loads along runs of adjacent input pixels, gathers where the runs
+// are too many.
+SCEALD_TARGET_AVX512 void pack_tap(const Problem& pr, const Columns& cols, std::int64_t c0, std::int64_t kc,
+                                   float* dst) {
+  const std::int64_t plane = pr.g.H * pr.g.W;
+  PanelRuns runs;
+  for (std::int64_t q = 0; q < cols.count; q += kNR, dst += kNR * kc) {
+    const int valid = static_cast<int>(std::min<std::int64_t>(kNR, cols.count - q));
+    const float* base = pr.x + c0 * plane;
+    if (find_runs(cols.in.data() + q, nullptr, valid, runs)) {
+      for (std::int64_t k = 0; k < kc; ++k, base += plane) {
+        float* d = dst + k * kNR;
+#pragma GCC unroll 3
+        for (int v = 0; v < 3; ++v) {
+          __m512 val = _mm512_setzero_ps();
+          for (int p = runs.first[v]; p < runs.first[v + 1]; ++p)
+            val = _mm512_mask_loadu_ps(val, runs.pieces[p].lanes, base + runs.pieces[p].base + 16 * v);
+          _mm512_store_ps(d + 16 * v, val);
+        }
+      }
+      continue;
+    }
+    __m512i in[3];
+    __mmask16 lanes[3];
+    for (int v = 0; v < 3; ++v) {
+      in[v] = _mm512_loadu_si512(cols.in.data() + q + 16 * v);
+      lanes[v] = lanes_below(valid, v);
+    }
+    for (std::int64_t k = 0; k < kc; ++k, base += plane) {
+      float* d = dst + k * kNR;
+#pragma GCC unroll 3
+      for (int v = 0; v < 3; ++v)
+        _mm512_store_ps(d + 16 * v, _mm512_mask_i32gather_ps(_mm512_setzero_ps(), lanes[v], in[v], base, 4));
+    }
+  }
+}
+
+// Adds the m x n tile `tile` (row stride kNR) into y at the columns'
+// offsets `out`: along runs when `runs` is given, else one by one. All the
+// tile's loads from y come before its stores: a masked load that overlaps a
+// masked store still in flight waits for it (measured: scatter_add took
+// 9% of conv3_2's per-tap forward with load-add-store per piece).
+SCEALD_TARGET_AVX512 void scatter_add(const float* tile, int m, int n, const std::int32_t* out,
+                                      const PanelRuns* runs, std::int64_t row_stride, float* y) {
+  if (!runs) {
+    for (int i = 0; i < m; ++i)
+      for (int w = 0; w < n; ++w) y[i * row_stride + out[w]] += tile[i * kNR + w];
+    return;
+  }
+  alignas(64) float sums[kMR][kMaxPieces][16];
+  for (int i = 0; i < m; ++i) {
+    const float* row = y + i * row_stride;
+#pragma GCC unroll 3
+    for (int v = 0; v < 3; ++v) {
+      const __m512 add = _mm512_load_ps(tile + i * kNR + 16 * v);
+      for (int p = runs->first[v]; p < runs->first[v + 1]; ++p) {
+        const PanelRuns::Piece& piece = runs->pieces[p];
+        _mm512_store_ps(sums[i][p], _mm512_add_ps(_mm512_maskz_loadu_ps(piece.lanes, row + piece.base + 16 * v), add));
+      }
+    }
+  }
   for (int i = 0; i < m; ++i) {
     float* row = y + i * row_stride;
-    const float* t = tile + i * kNR;
-    for (int w = 0; w < n; ++w) row[out[w]] += t[w];
+    for (int v = 0; v < 3; ++v)
+      for (int p = runs->first[v]; p < runs->first[v + 1]; ++p)
+        _mm512_mask_storeu_ps(row + runs->pieces[p].base + 16 * v, runs->pieces[p].lanes, _mm512_load_ps(sums[i][p]));
   }
 }
 
 // One block of columns through every block of K.
 void run_column_block(const Problem& pr, const MicroKernel<float>& uk, const std::vector<KBlock>& kblocks,
-                      const float* pa, std::int64_t Mp, bool per_tap, std::int64_t j0, std::int64_t j1, float* pb,
-                      Columns& cols) {
+                      const float* pa, std::int64_t Mp, ImplicitOrder order, std::int64_t j0, std::int64_t j1,
+                      float* pb, Columns& cols) {
   alignas(64) float tile[kMR * kNR];
-  if (!per_tap) dense_columns(pr, j0, j1, cols);
+  if (order == ImplicitOrder::Dense) dense_columns(pr, j0, j1, cols), cols.map_output_runs();
   std::int64_t tap = -1;
   for (const KBlock& kb : kblocks) {
-    if (per_tap) {
-      if (kb.tap != tap) tap_columns(pr, j0, j1, tap = kb.tap, cols);
-      if (cols.count == 0) continue;
-      pack_tap(pr, cols, kb.c0, kb.kc, pb);
-    } else {
-      pack_dense(pr, cols, kb.k0, kb.kc, pb);
+    if (order != ImplicitOrder::Dense && kb.tap != tap) {
+      tap = kb.tap;
+      if (order == ImplicitOrder::PerTap)
+        tap_columns(pr, j0, j1, tap, cols);
+      else
+        row_columns(pr, j0, j1, tap, cols);
+      cols.map_output_runs();
+    }
+    if (cols.count == 0) continue;
+    switch (order) {
+      case ImplicitOrder::Dense: pack_dense(pr, cols, kb.k0, kb.kc, pb); break;
+      case ImplicitOrder::PerKernelRow: pack_row(pr, cols, kb, pb); break;
+      case ImplicitOrder::PerTap: pack_tap(pr, cols, kb.c0, kb.kc, pb); break;
     }
     for (std::int64_t ir = 0; ir < pr.O; ir += kMR) {
       const int m = static_cast<int>(std::min<std::int64_t>(kMR, pr.O - ir));
@@ -245,7 +383,8 @@ void run_column_block(const Problem& pr, const MicroKernel<float>& uk, const std
           uk.compute(kb.kc, ap, bp, y_rows + out[0], pr.P, m, n, 1.0f, 1.0f);
         } else {
           uk.compute(kb.kc, ap, bp, tile, kNR, m, n, 1.0f, 0.0f);
-          scatter_add(tile, m, n, out, pr.P, y_rows);
+          const auto t = static_cast<std::size_t>(jr / kNR);
+          scatter_add(tile, m, n, out, cols.out_in_runs[t] ? &cols.out_runs[t] : nullptr, pr.P, y_rows);
         }
       }
     }
@@ -320,7 +459,7 @@ bool implicit_conv_available(std::int64_t N, std::int64_t O, const ConvGeometry&
 }
 
 void conv2d_forward_implicit(const float* x, const float* weight, const float* bias, std::int64_t N,
-                             std::int64_t O, const ConvGeometry& g, float* y, bool per_tap) {
+                             std::int64_t O, const ConvGeometry& g, float* y, ImplicitOrder order) {
   const MicroKernel<float>& uk = *gemm_detail::sgemm_kernel_avx512();
   Problem pr{x, weight, y, N, O, g, g.Ho * g.Wo, g.kh * g.kw, g.C * g.kh * g.kw, g.C * g.H * g.W, O * g.Ho * g.Wo};
   const std::int64_t Mp = ceil_div(O, kMR) * kMR, columns = N * pr.P;
@@ -331,17 +470,31 @@ void conv2d_forward_implicit(const float* x, const float* weight, const float* b
     const std::int64_t parts = ceil_div(extent, kMaxKc);
     for (std::int64_t i = 0; i < parts; ++i) add(extent * i / parts, extent * (i + 1) / parts - extent * i / parts);
   };
-  if (per_tap) {
-    for (std::int64_t t = 0; t < pr.T; ++t)
-      split(g.C, [&](std::int64_t c0, std::int64_t kc) { kblocks.push_back({t * g.C + c0, kc, t, c0}); });
-  } else {
-    split(pr.K, [&](std::int64_t k0, std::int64_t kc) { kblocks.push_back({k0, kc, 0, 0}); });
+  switch (order) {
+    case ImplicitOrder::Dense:
+      split(pr.K, [&](std::int64_t k0, std::int64_t kc) { kblocks.push_back({k0, kc, 0, 0, 0}); });
+      break;
+    case ImplicitOrder::PerKernelRow:
+      // Channel blocks sized so that kw channels stay within kMaxKc.
+      for (std::int64_t ky = 0; ky < g.kh; ++ky) {
+        const std::int64_t parts = ceil_div(g.C * g.kw, kMaxKc);
+        for (std::int64_t i = 0; i < parts; ++i) {
+          const std::int64_t c0 = g.C * i / parts, channels = g.C * (i + 1) / parts - c0;
+          kblocks.push_back({(ky * g.C + c0) * g.kw, channels * g.kw, ky, c0, channels});
+        }
+      }
+      break;
+    case ImplicitOrder::PerTap:
+      for (std::int64_t t = 0; t < pr.T; ++t)
+        split(g.C, [&](std::int64_t c0, std::int64_t kc) { kblocks.push_back({t * g.C + c0, kc, t, c0, kc}); });
+      break;
   }
 
   // Blocks of columns: the packed B block (kc x nc) fills about half of L2,
   // and every thread gets at least one.
   const int threads = max_threads();
-  const std::int64_t kc_max = std::min(kMaxKc, per_tap ? g.C : pr.K);
+  std::int64_t kc_max = 0;
+  for (const KBlock& kb : kblocks) kc_max = std::max(kc_max, kb.kc);
   const std::int64_t l2 = std::clamp<std::int64_t>(static_cast<std::int64_t>(cpu_features().l2_bytes), 256 << 10,
                                                    4 << 20);
   std::int64_t nc = std::max<std::int64_t>(kNR, l2 / 2 / (kc_max * 4) / kNR * kNR);
@@ -357,15 +510,24 @@ void conv2d_forward_implicit(const float* x, const float* weight, const float* b
 #pragma omp for schedule(static)
     for (std::int64_t r = 0; r < N * O; ++r)
       std::fill(y + r * pr.P, y + (r + 1) * pr.P, bias ? bias[r % O] : 0.0f);
-    // The weight, packed once: block b's panels at pa + k0 Mp. Per tap,
-    // element (o, c) of tap t is weight[o K + c T + t].
+    // The weight, packed once: block b's panels at pa + k0 Mp. Element
+    // (o, c) of tap t is weight[o K + c T + t]; per kernel row, a panel is
+    // kw runs of the block's channels, one per tap of the row.
 #pragma omp for schedule(static)
     for (std::int64_t i = 0; i < static_cast<std::int64_t>(kblocks.size()) * panels; ++i) {
       const KBlock& kb = kblocks[static_cast<std::size_t>(i / panels)];
-      const std::int64_t r0 = i % panels * kMR;
-      const float* src = per_tap ? weight + r0 * pr.K + kb.c0 * pr.T + kb.tap : weight + r0 * pr.K + kb.k0;
-      uk.pack_a(src, pr.K, per_tap ? pr.T : 1, std::min<std::int64_t>(kMR, O - r0), kb.kc,
-                pa + kb.k0 * Mp + r0 * kb.kc);
+      const std::int64_t r0 = i % panels * kMR, m = std::min<std::int64_t>(kMR, O - r0);
+      float* dst = pa + kb.k0 * Mp + r0 * kb.kc;
+      const float* w = weight + r0 * pr.K;
+      switch (order) {
+        case ImplicitOrder::Dense: uk.pack_a(w + kb.k0, pr.K, 1, m, kb.kc, dst); break;
+        case ImplicitOrder::PerKernelRow:
+          for (std::int64_t kx = 0; kx < g.kw; ++kx)
+            uk.pack_a(w + kb.c0 * pr.T + kb.tap * g.kw + kx, pr.K, pr.T, m, kb.channels,
+                      dst + kx * kb.channels * kMR);
+          break;
+        case ImplicitOrder::PerTap: uk.pack_a(w + kb.c0 * pr.T + kb.tap, pr.K, pr.T, m, kb.kc, dst); break;
+      }
     }
     // An exception must not escape the region, nor skip a worksharing loop
     // (the other threads would wait for this one at its end).
@@ -384,7 +546,7 @@ void conv2d_forward_implicit(const float* x, const float* weight, const float* b
     for (std::int64_t b = 0; b < column_blocks; ++b) {
       if (!pb) continue;
       try {
-        run_column_block(pr, uk, kblocks, pa, Mp, per_tap, b * nc, std::min(columns, (b + 1) * nc), pb, cols);
+        run_column_block(pr, uk, kblocks, pa, Mp, order, b * nc, std::min(columns, (b + 1) * nc), pb, cols);
       } catch (...) {
         keep_error();
       }
@@ -472,7 +634,7 @@ void conv2d_backward_weight_implicit(const float* grad_y, const float* x, std::i
 
 bool implicit_conv_available(std::int64_t, std::int64_t, const ConvGeometry&) { return false; }
 void conv2d_forward_implicit(const float*, const float*, const float*, std::int64_t, std::int64_t,
-                             const ConvGeometry&, float*, bool) {}
+                             const ConvGeometry&, float*, ImplicitOrder) {}
 void conv2d_backward_weight_implicit(const float*, const float*, std::int64_t, std::int64_t, const ConvGeometry&,
                                      float*) {}
 

@@ -2,16 +2,23 @@
 // is one product y = weight * im2col(x) over the columns (n, oy, ox), but the
 // B operand is packed straight from the image with vector gathers, so no
 // column matrix is written and read back, and the result goes straight into
-// y's NCHW layout (no staging copy). Two orders of K:
+// y's NCHW layout (no staging copy). Three orders of K:
 //
-//   dense   K = (c, ky, kx), the weight as stored; taps in the padding are
-//           gathered as zeros (what im2col does).
-//   per tap K = (ky, kx, c); each tap's blocks take only the output pixels
-//           whose input lies inside the image, so the padding costs nothing.
-//           It pays where the padding is a large share: a 3x3 kernel on a
-//           3x3 image (VGG16's conv5 at 48x48) reads 49 of 81 taps, on 6x6
-//           (conv4) 256 of 324. The partial columns are added into y
-//           through an index map.
+//   dense      K = (c, ky, kx), the weight as stored; taps in the padding are
+//              gathered as zeros (what im2col does).
+//   per kernel row
+//              K = (ky, kx, c), blocks within one kernel row ky; each row's
+//              blocks take only the output rows whose input row lies inside
+//              the image, so the padding above and below costs nothing, and
+//              those are whole rows: adjacent in x (one run of masked loads)
+//              and in y (written in place). Only the taps left and right in
+//              the padding are multiplied as zeros.
+//   per tap    K = (ky, kx, c); each tap's blocks take only the output pixels
+//              whose input lies inside the image, so the padding costs
+//              nothing. It pays where the padding is a large share: a 3x3
+//              kernel on a 3x3 image (VGG16's conv5 at 48x48) reads 49 of 81
+//              taps. The partial columns are added into y through an index
+//              map.
 //
 // kernels/cpu/conv_gemm.cpp chooses between these and the im2col path.
 #pragma once
@@ -30,10 +37,12 @@ bool implicit_conv_available(std::int64_t N, std::int64_t O, const ConvGeometry&
 // (0 without padding; 1 - 49/81 for 3x3 on 3x3 with padding 1).
 double conv_padding_share(const ConvGeometry& g);
 
+enum class ImplicitOrder { Dense, PerKernelRow, PerTap };
+
 // y[n, o] = bias[o] (or 0) + sum over c, ky, kx of weight * x, overwritten.
 // Requires implicit_conv_available(N, O, g).
 void conv2d_forward_implicit(const float* x, const float* weight, const float* bias, std::int64_t N,
-                             std::int64_t O, const ConvGeometry& g, float* y, bool per_tap);
+                             std::int64_t O, const ConvGeometry& g, float* y, ImplicitOrder order);
 
 // grad_weight[o, c, ky, kx] = sum over images and output pixels of
 // grad_y * x, overwritten, per tap: each tap sums over only the output

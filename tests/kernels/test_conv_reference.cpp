@@ -131,6 +131,7 @@ TEST(ConvReference, Im2colGemmMatchesPlainLoopsFloat32) {
   for (auto [name, path] : {std::pair<const char*, std::optional<ConvForwardPath>>{"automatic", std::nullopt},
                             {"im2col", ConvForwardPath::Im2col},
                             {"implicit dense", ConvForwardPath::ImplicitDense},
+                            {"implicit per kernel row", ConvForwardPath::ImplicitPerKernelRow},
                             {"implicit per tap", ConvForwardPath::ImplicitPerTap}}) {
     SCOPED_TRACE(name);
     kernels::cpu::conv_force_forward_path(path);
@@ -149,8 +150,9 @@ TEST(ConvReference, ImplicitPathsAreChosenWhereTheyPay) {
   };
   EXPECT_EQ(conv_forward_path(64, 64, vgg(64, 48)), ConvForwardPath::ImplicitDense);     // conv1_2: 2.8% padding
   EXPECT_EQ(conv_forward_path(1, 512, vgg(512, 14)), ConvForwardPath::Im2col);           // 196 columns only
-  EXPECT_EQ(conv_forward_path(64, 128, vgg(128, 24)), ConvForwardPath::ImplicitDense);   // conv2_2: 5.5% padding
-  EXPECT_EQ(conv_forward_path(64, 256, vgg(256, 12)), ConvForwardPath::ImplicitDense);   // conv3_2: 11%
+  EXPECT_EQ(conv_forward_path(1, 512, vgg(512, 28)), ConvForwardPath::ImplicitDense);    // 4.7% padding
+  EXPECT_EQ(conv_forward_path(64, 128, vgg(128, 24)), ConvForwardPath::ImplicitPerKernelRow);  // conv2_2: 5.5%
+  EXPECT_EQ(conv_forward_path(64, 256, vgg(256, 12)), ConvForwardPath::ImplicitPerKernelRow);  // conv3_2: 11%
   EXPECT_EQ(conv_forward_path(64, 512, vgg(512, 6)), ConvForwardPath::ImplicitPerTap);   // conv4_2: 21%
   EXPECT_EQ(conv_forward_path(64, 512, vgg(512, 3)), ConvForwardPath::ImplicitPerTap);   // conv5_2: 40%
   EXPECT_NEAR(kernels::cpu::conv_padding_share(vgg(512, 3)), 1.0 - 49.0 / 81.0, 1e-12);
