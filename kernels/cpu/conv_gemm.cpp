@@ -45,7 +45,8 @@ constexpr double kPerTapPaddingShare = 0.15;
 // dense, 49.8 per kernel row, 51.6 per tap; conv2_2 on 24x24, 5.5%: 55.6,
 // 53.5, 61.0; conv4_2 at 224x224 batch 1, 28x28, 4.7%: 22.2 dense, 23.0).
 constexpr double kPerKernelRowPaddingShare = 0.05;
-constexpr double kPerTapWeightPaddingShare = 0.2;
+// The weight gradient goes per tap above this share (see conv2d_backward).
+constexpr double kPerTapWeightPaddingShare = 0.08;
 
 int max_threads() {
 #ifdef _OPENMP
@@ -198,16 +199,17 @@ void conv2d_backward(const T* grad_y, const T* x, const T* weight, std::int64_t 
                      const ConvGeometry& g, T* grad_x, T* grad_weight) {
   if constexpr (std::is_same_v<T, float>) {
     if (grad_x && conv2d_backward_data_implicit(grad_y, weight, N, O, g, grad_x)) grad_x = nullptr;
-    // The weight gradient per tap only where the padding is a large share:
-    // it packs grad_y again for every tap and splits the work among threads
-    // by panels of 48 channels only, which im2col undercuts on larger images
-    // with fewer channels (bench_conv bwd, VGG16 at 48x48 batch 64, 2
-    // threads, im2col -> per tap: conv5_2 on 3x3 36 -> 24 ms, conv4_2 on 6x6
-    // 116-143 -> 108-114 ms, conv3_2 on 12x12 125-137 -> 129-133 ms, conv3_1
-    // with 128 channels 65-78 -> 85-89 ms).
+    // The weight gradient per tap where the padding is a large enough share
+    // that skipping it beats im2col's denser GEMM (bench_conv bwd, VGG16 at
+    // 48x48 batch 64, 2 threads, im2col -> per tap, 2 interleaved runs:
+    // conv5_3 on 3x3 27-30 -> 23 ms, conv4_1 on 6x6 58-65 -> 48-50,
+    // conv3_2 on 12x12 (11%) 125-132 -> 107-112; but conv2_2 on 24x24
+    // (5.5%) 132-134 -> 135-144, conv1_2 on 48x48 126 -> 172-189).
     // A forced per-tap path takes it everywhere (so tests reach it on any shape).
-    if (grad_weight && conv_forward_path(N, O, g) == ConvForwardPath::ImplicitPerTap &&
-        (forced_forward_path >= 0 || conv_padding_share(g) >= kPerTapWeightPaddingShare)) {
+    const ConvForwardPath path = conv_forward_path(N, O, g);
+    const bool forced = forced_forward_path >= 0;
+    if (grad_weight && path != ConvForwardPath::Im2col &&
+        (forced ? path == ConvForwardPath::ImplicitPerTap : conv_padding_share(g) >= kPerTapWeightPaddingShare)) {
       conv2d_backward_weight_implicit(grad_y, x, N, O, g, grad_weight);
       grad_weight = nullptr;
     }

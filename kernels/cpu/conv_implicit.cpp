@@ -391,54 +391,21 @@ void run_column_block(const Problem& pr, const MicroKernel<float>& uk, const std
   }
 }
 
-// grad weight per tap: packs rows [r0, r0 + 8) of grad_y at the block's
-// (inside) columns [w0, w0 + kc) into one micro-panel [column][8]. Runs of
-// adjacent pixels (a row of the image, less the taps in the padding) are
-// transposed from contiguous rows by the GEMM's packer; short ones gathered.
-SCEALD_TARGET_AVX512 void pack_grad_y_panel(const Problem& pr, const MicroKernel<float>& uk, const Columns& cols,
-                                            std::int64_t w0, std::int64_t kc, std::int64_t r0, float* dst) {
-  const int rows = static_cast<int>(std::min<std::int64_t>(kMR, pr.O - r0));
-  const __mmask8 row_mask = static_cast<__mmask8>((1u << rows) - 1u);
-  const __m256i row_offsets = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
-                                                 _mm256_set1_epi32(static_cast<int>(pr.P)));
-  const float* base = pr.y + r0 * pr.P;  // grad_y, in the role of y
-  const std::int32_t* out = cols.out.data() + w0;
-  for (std::int64_t w = 0; w < kc;) {
-    std::int64_t end = w + 1;
-    while (end < kc && out[end] == out[end - 1] + 1) ++end;
-    if (end - w >= 4) {
-      uk.pack_a(base + out[w], pr.P, 1, rows, end - w, dst + w * kMR);
+// grad weight per tap: x and grad_y are first packed whole, image by image,
+// into the GEMM's panel layouts ([channel panel][pixel][48] and
+// [row panel][pixel][8]), so a column's values for one panel are adjacent:
+// packing a tap's inside columns is then a copy of 48 (or 8) floats per
+// column instead of a gather per channel.
+SCEALD_TARGET_AVX512 void copy_panel_columns(const float* panels, const std::int32_t* offsets, std::int64_t count,
+                                             int width, float* dst) {
+  for (std::int64_t w = 0; w < count; ++w, dst += width) {
+    const float* src = panels + std::int64_t{offsets[w]} * width;
+    if (width == kMR) {
+      _mm256_store_ps(dst, _mm256_loadu_ps(src));
     } else {
-      for (; w < end; ++w) {
-        const __m256i idx = _mm256_add_epi32(row_offsets, _mm256_set1_epi32(out[w]));
-        _mm256_store_ps(dst + w * kMR, _mm256_mmask_i32gather_ps(_mm256_setzero_ps(), row_mask, idx, base, 4));
-      }
-    }
-    w = end;
-  }
-}
-
-// grad weight per tap: packs channels [c0, c0 + n) (n <= 48) of x at the
-// block's columns [w0, w0 + kc) into one micro-panel [column][48].
-SCEALD_TARGET_AVX512 void pack_x_panel(const Problem& pr, const Columns& cols, std::int64_t w0, std::int64_t kc,
-                                       std::int64_t c0, int n, float* dst) {
-  const int plane = static_cast<int>(pr.g.H * pr.g.W);
-  __m512i channel[3];
-  __mmask16 valid[3];
-  for (int v = 0; v < 3; ++v) {
-    channel[v] = _mm512_mullo_epi32(
-        _mm512_add_epi32(_mm512_set1_epi32(static_cast<int>(c0) + 16 * v),
-                         _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)),
-        _mm512_set1_epi32(plane));
-    valid[v] = lanes_below(n, v);
-  }
-  for (std::int64_t w = 0; w < kc; ++w) {
-    const __m512i in = _mm512_set1_epi32(cols.in[static_cast<std::size_t>(w0 + w)]);
 #pragma GCC unroll 3
-    for (int v = 0; v < 3; ++v)
-      _mm512_store_ps(dst + w * kNR + 16 * v,
-                      _mm512_mask_i32gather_ps(_mm512_setzero_ps(), valid[v], _mm512_add_epi32(in, channel[v]),
-                                               pr.x, 4));
+      for (int v = 0; v < kNR / 16; ++v) _mm512_store_ps(dst + 16 * v, _mm512_loadu_ps(src + 16 * v));
+    }
   }
 }
 
@@ -559,72 +526,83 @@ void conv2d_forward_implicit(const float* x, const float* weight, const float* b
 void conv2d_backward_weight_implicit(const float* grad_y, const float* x, std::int64_t N, std::int64_t O,
                                      const ConvGeometry& g, float* grad_weight) {
   const MicroKernel<float>& uk = *gemm_detail::sgemm_kernel_avx512();
-  // grad_y takes y's place in Problem: the column maps' `out` offsets index it.
-  Problem pr{x, nullptr, const_cast<float*>(grad_y), N, O, g, g.Ho * g.Wo, g.kh * g.kw, g.C * g.kh * g.kw,
-             g.C * g.H * g.W, O * g.Ho * g.Wo};
-  const std::int64_t columns = N * pr.P, Mp = ceil_div(O, kMR) * kMR, channel_panels = ceil_div(g.C, kNR);
+  const std::int64_t P = g.Ho * g.Wo, plane = g.H * g.W, T = g.kh * g.kw, K = g.C * T;
+  const std::int64_t row_panels = ceil_div(O, kMR), channel_panels = ceil_div(g.C, kNR);
+  // Offsets in units of one panel row: grad_y's panel r of image n, pixel p
+  // at ((n row_panels + r) P + p) 8; x's panel q of image n, pixel i at
+  // ((n channel_panels + q) H W + i) 48. tap_columns gives `out` = n
+  // row_panels P + p and `in` = n channel_panels H W + i with these strides.
+  Problem pr{x, nullptr, nullptr, N, O, g, P, T, K, channel_panels * plane, row_panels * P};
+  const std::int64_t columns = N * P;
   constexpr std::int64_t kJc = 512;  // columns summed per packed block
 
-  // Tap by tap, block by block of inside columns: the threads pack grad_y's
-  // block together (into one of two buffers, so that packing the next block
-  // never overwrites one still being read: the barrier after each packing
-  // means every thread is done with the block before), then each thread
-  // gathers x for its own panels of channels and accumulates their result.
-  // A static schedule gives a thread the same panels every block, so no
-  // two threads add into the same result.
-  //
-  // The result is built in tap-major order [O][T][C], contiguous along C
-  // for each tap, and permuted into [O][C][T] at the end.
-  float* tap_major =
-      thread_workspace<float>(WorkspaceSlot::ConvWeightTapMajor, static_cast<std::size_t>(O * pr.K));
-  float* packed_grad_y =
-      thread_workspace<float>(WorkspaceSlot::GemmPackA, static_cast<std::size_t>(2 * Mp * kJc + 64));
+  float* grad_y_panels =
+      thread_workspace<float>(WorkspaceSlot::ConvStaging, static_cast<std::size_t>(N * row_panels * P * kMR + 64));
+  float* x_panels = thread_workspace<float>(WorkspaceSlot::ConvColumns,
+                                           static_cast<std::size_t>(N * channel_panels * plane * kNR + 64));
+  // The result in tap-major order [O][T][C], contiguous along C for each
+  // tap, permuted into [O][C][T] at the end.
+  float* tap_major = thread_workspace<float>(WorkspaceSlot::ConvWeightTapMajor, static_cast<std::size_t>(O * K));
+  const int threads = static_cast<int>(std::min<std::int64_t>(max_threads(), row_panels));
   std::exception_ptr error;
-#pragma omp parallel num_threads(max_threads())
+#pragma omp parallel num_threads(threads)
   {
-    float* pb = nullptr;
-    Columns cols;
+#pragma omp for schedule(static) nowait
+    for (std::int64_t n = 0; n < N; ++n)
+      uk.pack_a(grad_y + n * O * P, P, 1, O, P, grad_y_panels + n * row_panels * P * kMR);
+#pragma omp for schedule(static)
+    for (std::int64_t n = 0; n < N; ++n)
+      uk.pack_b(x + n * g.C * plane, plane, 1, g.C, plane, x_panels + n * channel_panels * plane * kNR);
+
+    // Each thread takes its own rows of the result (whole panels of 8) for
+    // every tap and channel: no two threads write the same element, and
+    // nothing is shared but the read-only panels above.
+#ifdef _OPENMP
+    const int t = omp_get_thread_num(), team = omp_get_num_threads();
+#else
+    const int t = 0, team = 1;
+#endif
+    const std::int64_t p0 = row_panels * t / team, p1 = row_panels * (t + 1) / team;
+    const std::int64_t r_begin = p0 * kMR, r_end = std::min(O, p1 * kMR), rows = (p1 - p0) * kMR;
     try {
-      pb = thread_workspace<float>(WorkspaceSlot::GemmPackB, static_cast<std::size_t>(kNR * kJc + 64));
-      cols.resize(columns);  // later calls reuse this capacity: nothing below allocates or throws
+      if (r_end > r_begin) {
+        float* pa = thread_workspace<float>(WorkspaceSlot::GemmPackA, static_cast<std::size_t>(rows * kJc + 64));
+        float* pb = thread_workspace<float>(WorkspaceSlot::GemmPackB, static_cast<std::size_t>(kNR * kJc + 64));
+        Columns cols;
+        cols.resize(columns);
+        for (std::int64_t tap = 0; tap < T; ++tap) {
+          tap_columns(pr, 0, columns, tap, cols);
+          float* out = tap_major + tap * g.C;  // element (o, c) at out[o K + c]
+          if (cols.count == 0)
+            for (std::int64_t o = r_begin; o < r_end; ++o) std::fill(out + o * K, out + o * K + g.C, 0.0f);
+          for (std::int64_t w0 = 0; w0 < cols.count; w0 += kJc) {
+            const std::int64_t kc = std::min(kJc, cols.count - w0);
+            for (std::int64_t p = p0; p < p1; ++p)
+              copy_panel_columns(grad_y_panels + p * P * kMR, cols.out.data() + w0, kc, kMR,
+                                 pa + (p - p0) * kMR * kc);
+            for (std::int64_t q = 0; q < channel_panels; ++q) {
+              copy_panel_columns(x_panels + q * plane * kNR, cols.in.data() + w0, kc, kNR, pb);
+              const int n = static_cast<int>(std::min<std::int64_t>(kNR, g.C - q * kNR));
+              for (std::int64_t r0 = r_begin; r0 < r_end; r0 += kMR)
+                uk.compute(kc, pa + (r0 - r_begin) * kc, pb, out + r0 * K + q * kNR, K,
+                           static_cast<int>(std::min<std::int64_t>(kMR, r_end - r0)), n, 1.0f,
+                           w0 == 0 ? 0.0f : 1.0f);
+            }
+          }
+        }
+      }
     } catch (...) {
 #pragma omp critical(sceald_conv_implicit_error)
       if (!error) error = std::current_exception();
-    }
-#pragma omp barrier
-    // Every thread sees the same `error` after the barrier, so all skip together.
-    std::int64_t block = 0;
-    for (std::int64_t tap = 0; tap < pr.T && !error; ++tap) {
-      tap_columns(pr, 0, columns, tap, cols);
-      float* out = tap_major + tap * g.C;  // element (o, c) at out[o K + c]
-      if (cols.count == 0) {
-#pragma omp for schedule(static)
-        for (std::int64_t o = 0; o < O; ++o) std::fill(out + o * pr.K, out + o * pr.K + g.C, 0.0f);
-      }
-      for (std::int64_t w0 = 0; w0 < cols.count; w0 += kJc, ++block) {
-        const std::int64_t kc = std::min(kJc, cols.count - w0);
-        float* pa = packed_grad_y + (block % 2) * Mp * kJc;
-#pragma omp for schedule(static)
-        for (std::int64_t r0 = 0; r0 < O; r0 += kMR) pack_grad_y_panel(pr, uk, cols, w0, kc, r0, pa + r0 * kc);
-#pragma omp for schedule(static) nowait
-        for (std::int64_t p = 0; p < channel_panels; ++p) {
-          const std::int64_t c = p * kNR;
-          const int n = static_cast<int>(std::min<std::int64_t>(kNR, g.C - c));
-          pack_x_panel(pr, cols, w0, kc, c, n, pb);
-          for (std::int64_t r0 = 0; r0 < O; r0 += kMR)
-            uk.compute(kc, pa + r0 * kc, pb, out + r0 * pr.K + c, pr.K,
-                       static_cast<int>(std::min<std::int64_t>(kMR, O - r0)), n, 1.0f, w0 == 0 ? 0.0f : 1.0f);
-        }
-      }
     }
 #pragma omp barrier
     // [O][T][C] -> [O][C][T].
     if (!error) {
 #pragma omp for schedule(static)
       for (std::int64_t o = 0; o < O; ++o)
-        for (std::int64_t t = 0; t < pr.T; ++t)
+        for (std::int64_t tap = 0; tap < T; ++tap)
           for (std::int64_t c = 0; c < g.C; ++c)
-            grad_weight[(o * g.C + c) * pr.T + t] = tap_major[o * pr.K + t * g.C + c];
+            grad_weight[(o * g.C + c) * T + tap] = tap_major[o * K + tap * g.C + c];
     }
   }
   if (error) std::rethrow_exception(error);

@@ -46,7 +46,9 @@ void conv2d_forward_implicit(const float* x, const float* weight, const float* b
 
 // grad_weight[o, c, ky, kx] = sum over images and output pixels of
 // grad_y * x, overwritten, per tap: each tap sums over only the output
-// pixels whose input lies inside the image. Requires
+// pixels whose input lies inside the image. x and grad_y are first copied
+// whole into the GEMM's panel layouts (scratch of about x's and grad_y's
+// sizes, channels rounded up to 48 and 8). Requires
 // implicit_conv_available(N, O, g).
 void conv2d_backward_weight_implicit(const float* grad_y, const float* x, std::int64_t N, std::int64_t O,
                                      const ConvGeometry& g, float* grad_weight);
