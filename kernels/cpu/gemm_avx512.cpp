@@ -119,7 +119,29 @@ SCEALD_TARGET_AVX512 void pack_avx512(const float* src, std::int64_t rs, std::in
                                       std::int64_t kc, float* dst) {
   static_assert(W % 8 == 0);
   if (rs != 1 && ks != 1) {
-    pack_panels_generic(src, rs, ks, rows, kc, dst, W);
+    // Both strided (the implicit convolution's weight per tap: ks = taps):
+    // one gather per two k for A's 8-row panels, plain copies otherwise.
+    if (W != 8 || 8 * rs + 2 * ks * kc >= (std::int64_t{1} << 31)) {
+      pack_panels_generic(src, rs, ks, rows, kc, dst, W);
+      return;
+    }
+    const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 0, 1, 2, 3, 4, 5, 6, 7);
+    const __m512i idx = _mm512_add_epi32(
+        _mm512_mullo_epi32(lane, _mm512_set1_epi32(static_cast<int>(rs))),
+        _mm512_mask_blend_epi32(0xFF00, _mm512_setzero_si512(), _mm512_set1_epi32(static_cast<int>(ks))));
+    for (std::int64_t r0 = 0; r0 < rows; r0 += 8, dst += 8 * kc) {
+      const int valid = static_cast<int>(std::min<std::int64_t>(8, rows - r0));
+      const __mmask16 row_lanes = static_cast<__mmask16>(((1u << valid) - 1u) * 0x0101u);
+      const float* s = src + r0 * rs;
+      for (std::int64_t k = 0; k < kc; k += 2) {
+        const __mmask16 m = k + 1 < kc ? row_lanes : static_cast<__mmask16>(row_lanes & 0x00FF);
+        const __m512 v = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m, idx, s + k * ks, 4);
+        if (k + 1 < kc)
+          _mm512_storeu_ps(dst + k * 8, v);
+        else
+          _mm256_storeu_ps(dst + k * 8, _mm512_extractf32x8_ps(v, 0));
+      }
+    }
     return;
   }
   for (std::int64_t r0 = 0; r0 < rows; r0 += W, dst += W * kc) {
