@@ -1,9 +1,15 @@
 #include "engine/rng.h"
 
+#include <algorithm>
 #include <cmath>
 #include <numbers>
 
 namespace sceald {
+
+// Both fills take each Philox block once (four words) and split the blocks
+// among threads: every element is a pure function of its index, so the
+// result is the same for any thread count (and the same as the CUDA twins').
+constexpr std::int64_t kParallelDraws = std::int64_t{1} << 16;
 
 Tensor Generator::uniform(const Shape& shape, double low, double high, DType dtype) {
   Tensor t = Tensor::empty(shape, dtype);
@@ -12,9 +18,14 @@ Tensor Generator::uniform(const Shape& shape, double low, double high, DType dty
   dispatch_floating(dtype, "Generator::uniform", [&](auto tag) {
     using T = decltype(tag);
     T* p = t.data<T>();
-    for (std::int64_t i = 0; i < n; ++i) {
-      const float u = uniform_from_word(Philox4x32::word(seed_, start, static_cast<std::uint64_t>(i)));
-      p[i] = static_cast<T>(low + (high - low) * static_cast<double>(u));
+    const std::int64_t blocks = (n + 3) / 4;
+#pragma omp parallel for if (n > kParallelDraws) schedule(static)
+    for (std::int64_t b = 0; b < blocks; ++b) {
+      const Philox4x32::Words w = Philox4x32::block(seed_, start + static_cast<std::uint64_t>(b));
+      for (std::int64_t i = 4 * b; i < std::min(4 * b + 4, n); ++i) {
+        const float u = uniform_from_word(w.v[i - 4 * b]);
+        p[i] = static_cast<T>(low + (high - low) * static_cast<double>(u));
+      }
     }
   });
   return t;
@@ -27,13 +38,18 @@ Tensor Generator::normal(const Shape& shape, double mean, double stddev, DType d
   dispatch_floating(dtype, "Generator::normal", [&](auto tag) {
     using T = decltype(tag);
     T* p = t.data<T>();
-    for (std::int64_t i = 0; i < n; ++i) {
-      // Box-Muller on words 2i and 2i+1; u1 in (0, 1] keeps the log finite.
-      const auto k = static_cast<std::uint64_t>(i);
-      const double u1 = 1.0 - static_cast<double>(uniform_from_word(Philox4x32::word(seed_, start, 2 * k)));
-      const double u2 = static_cast<double>(uniform_from_word(Philox4x32::word(seed_, start, 2 * k + 1)));
-      const double z = std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * std::numbers::pi * u2);
-      p[i] = static_cast<T>(mean + stddev * z);
+    const std::int64_t blocks = (n + 1) / 2;
+#pragma omp parallel for if (n > kParallelDraws) schedule(static)
+    for (std::int64_t b = 0; b < blocks; ++b) {
+      const Philox4x32::Words w = Philox4x32::block(seed_, start + static_cast<std::uint64_t>(b));
+      for (std::int64_t i = 2 * b; i < std::min(2 * b + 2, n); ++i) {
+        // Box-Muller on words 2i and 2i+1; u1 in (0, 1] keeps the log finite.
+        const int lane = static_cast<int>(2 * (i - 2 * b));
+        const double u1 = 1.0 - static_cast<double>(uniform_from_word(w.v[lane]));
+        const double u2 = static_cast<double>(uniform_from_word(w.v[lane + 1]));
+        const double z = std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * std::numbers::pi * u2);
+        p[i] = static_cast<T>(mean + stddev * z);
+      }
     }
   });
   return t;

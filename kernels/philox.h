@@ -38,10 +38,16 @@ struct Philox4x32 {
     return c;
   }
 
-  SCEALD_HOST_DEVICE static constexpr std::uint32_t word(std::uint64_t seed, std::uint64_t offset, std::uint64_t index) {
-    const std::uint64_t block = offset + index / 4;
+  // The four words of counter `block`: words 4 b .. 4 b + 3 of a draw that
+  // starts at block `offset` are block(seed, offset + b). Loops over many
+  // words take them four at a time from here.
+  SCEALD_HOST_DEVICE static constexpr Words block(std::uint64_t seed, std::uint64_t block) {
     const Words c{{static_cast<std::uint32_t>(block), static_cast<std::uint32_t>(block >> 32), 0u, 0u}};
-    return generate(c, static_cast<std::uint32_t>(seed), static_cast<std::uint32_t>(seed >> 32)).v[index % 4];
+    return generate(c, static_cast<std::uint32_t>(seed), static_cast<std::uint32_t>(seed >> 32));
+  }
+
+  SCEALD_HOST_DEVICE static constexpr std::uint32_t word(std::uint64_t seed, std::uint64_t offset, std::uint64_t index) {
+    return block(seed, offset + index / 4).v[index % 4];
   }
 };
 

@@ -4,6 +4,7 @@
 // there and PReLU treats it as the negative side.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 
@@ -89,11 +90,15 @@ void prelu_backward(const T* x, const T* weight, const T* g, T* gx, T* grad_weig
 template <typename T>
 void dropout_forward(const T* x, T* y, T* mask, std::int64_t n, std::uint64_t seed, std::uint64_t start, double p) {
   const T scale = static_cast<T>(1.0 / (1.0 - p));
+  const std::int64_t blocks = (n + 3) / 4;  // words 4b .. 4b + 3 come from one Philox block
 #pragma omp parallel for if (n > (1 << 15)) schedule(static)
-  for (std::int64_t i = 0; i < n; ++i) {
-    const float u = uniform_from_word(Philox4x32::word(seed, start, static_cast<std::uint64_t>(i)));
-    mask[i] = static_cast<double>(u) >= p ? scale : T(0);
-    y[i] = x[i] * mask[i];
+  for (std::int64_t b = 0; b < blocks; ++b) {
+    const Philox4x32::Words w = Philox4x32::block(seed, start + static_cast<std::uint64_t>(b));
+    for (std::int64_t i = 4 * b; i < std::min(4 * b + 4, n); ++i) {
+      const float u = uniform_from_word(w.v[i - 4 * b]);
+      mask[i] = static_cast<double>(u) >= p ? scale : T(0);
+      y[i] = x[i] * mask[i];
+    }
   }
 }
 
