@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <numbers>
 
 #include "engine/rng.h"
 
@@ -45,4 +46,26 @@ TEST(Generator, MomentsAndPermutation) {
   std::sort(sorted.begin(), sorted.end());
   for (int i = 0; i < 100; ++i) EXPECT_EQ(sorted[i], i);
   EXPECT_NE(p, sorted);
+}
+
+// The fills take four words per Philox block and run on threads above 65,536
+// elements; element i must still be word i (uniform) or the Box-Muller of
+// words 2i and 2i+1 (normal), computed here one word at a time.
+TEST(Generator, LargeFillsAreWordByWordTheStream) {
+  const std::int64_t n = 70001;  // threaded, and not a multiple of 2 or 4
+  Generator g(11);
+  const std::vector<float> u = g.uniform({n}, -2, 3).to_vector<float>();
+  const std::vector<float> z = g.normal({n}, 0.5, 1.5).to_vector<float>();
+  const std::uint64_t normal_start = (n + 3) / 4;  // the uniform draw took ceil(n / 4) blocks
+  for (std::int64_t i = 0; i < n; i += (i < 16 || i > n - 16) ? 1 : 997) {
+    const auto k = static_cast<std::uint64_t>(i);
+    const double w = static_cast<double>(uniform_from_word(Philox4x32::word(11, 0, k)));
+    const float want_u = static_cast<float>(-2.0 + 5.0 * w);
+    ASSERT_EQ(u[static_cast<std::size_t>(i)], want_u) << "uniform element " << i;
+    const double u1 = 1.0 - static_cast<double>(uniform_from_word(Philox4x32::word(11, normal_start, 2 * k)));
+    const double u2 = static_cast<double>(uniform_from_word(Philox4x32::word(11, normal_start, 2 * k + 1)));
+    const float want_z =
+        static_cast<float>(0.5 + 1.5 * std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * std::numbers::pi * u2));
+    ASSERT_EQ(z[static_cast<std::size_t>(i)], want_z) << "normal element " << i;
+  }
 }
