@@ -203,17 +203,19 @@ TEST(Dropout, KeepsAboutHalfAndScalesByTwo) {
 TEST(Dropout, MaskIsPhiloxWordIOfOneReservedRange) {
   // The contract the CUDA kernel reproduces: element i is kept iff
   // uniform_from_word(word(seed, start, i)) >= p, start being the generator's offset.
-  const std::int64_t n = 37;
-  const double p = 0.3;
-  Generator gen(123);
-  gen.reserve(10);  // a used generator: the draw starts at its current offset
-  const std::uint64_t start = gen.offset();
-  const std::vector<double> y = dropout(Tensor::ones({n}, DType::Float64), p, true, gen).to_vector<double>();
-  for (std::int64_t i = 0; i < n; ++i) {
-    const bool keep = uniform_from_word(Philox4x32::word(123, start, static_cast<std::uint64_t>(i))) >= p;
-    EXPECT_EQ(y[i], keep ? 1.0 / (1.0 - p) : 0.0) << "element " << i;
+  // 40,001 elements run on threads, four words per Philox block.
+  for (const std::int64_t n : {std::int64_t{37}, std::int64_t{40001}}) {
+    const double p = 0.3;
+    Generator gen(123);
+    gen.reserve(10);  // a used generator: the draw starts at its current offset
+    const std::uint64_t start = gen.offset();
+    const std::vector<double> y = dropout(Tensor::ones({n}, DType::Float64), p, true, gen).to_vector<double>();
+    for (std::int64_t i = 0; i < n; ++i) {
+      const bool keep = uniform_from_word(Philox4x32::word(123, start, static_cast<std::uint64_t>(i))) >= p;
+      ASSERT_EQ(y[i], keep ? 1.0 / (1.0 - p) : 0.0) << "element " << i << " of " << n;
+    }
+    EXPECT_EQ(gen.offset(), start + (n + 3) / 4);
   }
-  EXPECT_EQ(gen.offset(), start + (n + 3) / 4);
 }
 
 TEST(Dropout, SameSeedSameMaskAndEvalIsIdentity) {
