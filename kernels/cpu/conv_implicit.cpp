@@ -87,6 +87,17 @@ SCEALD_TARGET_AVX512 bool find_runs(const std::int32_t* offset, const std::int32
   return true;
 }
 
+// Vector v of a panel read along its runs: lane l of each piece from
+// base + piece.base + 16 v + l, where `allowed` lets it; other lanes are 0.
+// Masked-off lanes touch no memory.
+SCEALD_TARGET_AVX512 inline __m512 load_along_runs(const PanelRuns& runs, int v, const float* base,
+                                                   __mmask16 allowed) {
+  __m512 val = _mm512_setzero_ps();
+  for (int p = runs.first[v]; p < runs.first[v + 1]; ++p)
+    val = _mm512_mask_loadu_ps(val, runs.pieces[p].lanes & allowed, base + runs.pieces[p].base + 16 * v);
+  return val;
+}
+
 // The columns of one block as offsets for the gathers: in = offset in x of
 // the pixel a tap reads (channel 0), out = offset in y of the output pixel
 // (row 0). Dense blocks also keep each column's top-left input row and
@@ -262,12 +273,7 @@ SCEALD_TARGET_AVX512 void pack_row(const Problem& pr, const Columns& cols, const
       for (std::int64_t c = 0; c < kb.channels; ++c, base += plane, d += kNR) {
         if (use_runs) {
 #pragma GCC unroll 3
-          for (int v = 0; v < 3; ++v) {
-            __m512 val = _mm512_setzero_ps();
-            for (int p = runs.first[v]; p < runs.first[v + 1]; ++p)
-              val = _mm512_mask_loadu_ps(val, runs.pieces[p].lanes & inside[v], base + runs.pieces[p].base + 16 * v);
-            _mm512_store_ps(d + 16 * v, val);
-          }
+          for (int v = 0; v < 3; ++v) _mm512_store_ps(d + 16 * v, load_along_runs(runs, v, base, inside[v]));
         } else {
 #pragma GCC unroll 3
           for (int v = 0; v < 3; ++v)
@@ -292,12 +298,7 @@ SCEALD_TARGET_AVX512 void pack_tap(const Problem& pr, const Columns& cols, std::
       for (std::int64_t k = 0; k < kc; ++k, base += plane) {
         float* d = dst + k * kNR;
 #pragma GCC unroll 3
-        for (int v = 0; v < 3; ++v) {
-          __m512 val = _mm512_setzero_ps();
-          for (int p = runs.first[v]; p < runs.first[v + 1]; ++p)
-            val = _mm512_mask_loadu_ps(val, runs.pieces[p].lanes, base + runs.pieces[p].base + 16 * v);
-          _mm512_store_ps(d + 16 * v, val);
-        }
+        for (int v = 0; v < 3; ++v) _mm512_store_ps(d + 16 * v, load_along_runs(runs, v, base, 0xFFFF));
       }
       continue;
     }
