@@ -1,18 +1,19 @@
 // Convolution forward as an implicit GEMM (float32, AVX-512): the whole batch
 // is one product y = weight * im2col(x) over the columns (n, oy, ox), but the
-// B operand is packed straight from the image with vector gathers, so no
-// column matrix is written and read back, and the result goes straight into
-// y's NCHW layout (no staging copy). Three orders of K:
+// B operand is packed straight from the image (masked vector loads along
+// runs of adjacent pixels, gathers elsewhere), so no column matrix is written
+// and read back, and the result goes straight into y's NCHW layout (no
+// staging copy). Three orders of K:
 //
 //   dense      K = (c, ky, kx), the weight as stored; taps in the padding are
 //              gathered as zeros (what im2col does).
 //   per kernel row
-//              K = (ky, kx, c), blocks within one kernel row ky; each row's
-//              blocks take only the output rows whose input row lies inside
-//              the image, so the padding above and below costs nothing, and
-//              those are whole rows: adjacent in x (one run of masked loads)
-//              and in y (written in place). Only the taps left and right in
-//              the padding are multiplied as zeros.
+//              K = (ky, channel block, kx, c): each block lies within one
+//              kernel row ky and takes only the output rows whose input row
+//              lies inside the image, so the padding above and below costs
+//              nothing, and those are whole rows: adjacent in x (one run of
+//              masked loads) and in y (written in place). Only the taps left
+//              and right in the padding are multiplied as zeros.
 //   per tap    K = (ky, kx, c); each tap's blocks take only the output pixels
 //              whose input lies inside the image, so the padding costs
 //              nothing. It pays where the padding is a large share: a 3x3
