@@ -3,7 +3,8 @@
 // validated against gemm_reference (a few rows x a few columns) before it is
 // timed. When OpenBLAS can be loaded (libopenblas.so.0, found at run time, not
 // linked), the same shapes run through cblas_sgemm in the same process with
-// the same thread count, and a table of ratios closes the run. Rates are per
+// the same thread count, each right after ours, and a table of ratios (medians
+// over --benchmark_repetitions) closes the run. Rates are per
 // wall-clock second (UseRealTime): the work runs on OpenMP threads, and CPU
 // time of the main thread would flatter a loaded machine.
 //
@@ -15,12 +16,14 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <map>
 #include <string>
+#include <thread>
 #include <tuple>
 #include <vector>
 
@@ -167,6 +170,9 @@ void set_flops(benchmark::State& state, const Shape& s) {
 
 void bm_sgemm(benchmark::State& state, Shape s) {
   Operands op = make_operands(s);
+  // OpenBLAS's workers spin for a while after its last call (about 2^28
+  // cycles): let them go to sleep before ours are timed beside them.
+  if (openblas().sgemm) std::this_thread::sleep_for(std::chrono::milliseconds(300));
   auto run = [&] {
     sgemm(s.trans_a, s.trans_b, s.M, s.N, s.K, 1.0f, op.A.data(), op.lda, op.B.data(), op.ldb, 0.0f, op.C.data(),
           op.ldc);
@@ -263,27 +269,34 @@ class RatioReporter : public benchmark::ConsoleReporter {
     for (const Run& run : runs) {
       if (run.error_occurred || run.run_type != Run::RT_Iteration) continue;
       auto it = run.counters.find("GFLOPS");
-      if (it != run.counters.end()) gflops_[run.benchmark_name()] = it->second.value;
+      if (it != run.counters.end()) gflops_[run.benchmark_name()].push_back(it->second.value);
     }
   }
 
+  // Medians over the repetitions (--benchmark_repetitions).
   void print_ratios() const {
+    auto median = [](std::vector<double> v) {
+      std::sort(v.begin(), v.end());
+      const std::size_t h = v.size() / 2;
+      return v.size() % 2 ? v[h] : 0.5 * (v[h - 1] + v[h]);
+    };
     bool header = false;
     for (const auto& [name, ours] : gflops_) {
       if (name.rfind("sgemm/", 0) != 0) continue;
       auto peer = gflops_.find("openblas/" + name.substr(6));
       if (peer == gflops_.end()) continue;
       if (!header) {
-        std::printf("\nGFLOP/s (wall clock)\n%-52s %10s %10s %7s\n", "shape", "sgemm", "openblas", "ratio");
+        std::printf("\nGFLOP/s (wall clock, medians of %zu)\n%-52s %10s %10s %7s\n", ours.size(), "shape", "sgemm",
+                    "openblas", "ratio");
         header = true;
       }
-      std::printf("%-52s %10.1f %10.1f %7.2f\n", name.substr(6).c_str(), ours * 1e-9, peer->second * 1e-9,
-                  ours / peer->second);
+      const double a = median(ours), b = median(peer->second);
+      std::printf("%-52s %10.1f %10.1f %7.2f\n", name.substr(6).c_str(), a * 1e-9, b * 1e-9, a / b);
     }
   }
 
  private:
-  std::map<std::string, double> gflops_;
+  std::map<std::string, std::vector<double>> gflops_;
 };
 
 }  // namespace
@@ -293,17 +306,18 @@ int main(int argc, char** argv) {
 #if defined(__x86_64__)
   benchmark::RegisterBenchmark("fma_peak/avx512", bm_fma_peak_avx512)->Unit(benchmark::kMillisecond)->UseRealTime();
 #endif
-  const std::vector<Shape> shapes = all_shapes();
-  for (const Shape& s : shapes)
+  // Each shape's pair back to back: the machine's speed drifts over a run
+  // (by 25% within minutes on shared hosts), so ours and OpenBLAS's must be
+  // timed close together; repetitions then give medians of such pairs.
+  for (const Shape& s : all_shapes()) {
     benchmark::RegisterBenchmark(("sgemm/" + s.name).c_str(), bm_sgemm, s)
         ->Unit(benchmark::kMillisecond)
         ->UseRealTime();
-  // After all of ours, so OpenBLAS's spinning worker threads cannot slow them.
-  if (openblas().sgemm && openblas().set_threads)
-    for (const Shape& s : shapes)
+    if (openblas().sgemm && openblas().set_threads)
       benchmark::RegisterBenchmark(("openblas/" + s.name).c_str(), bm_openblas, s)
           ->Unit(benchmark::kMillisecond)
           ->UseRealTime();
+  }
 
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Ours beside the peers on this machine, in one run, as ratios of medians:
-#   1. SGEMM on square sizes and VGG16's im2col shapes: build/bench/bench_gemm
-#      times our sgemm and OpenBLAS's cblas_sgemm (loaded from
-#      libopenblas.so.0 at run time) in the same process, shape by shape, and
-#      closes with a table of ratios;
+#   1. SGEMM on square sizes and VGG16's im2col and classifier shapes:
+#      build/bench/bench_gemm times our sgemm and OpenBLAS's cblas_sgemm
+#      (loaded from libopenblas.so.0 at run time) in the same process, shape
+#      by shape, each pair back to back, three times, and closes with a table
+#      of median ratios;
 #   2. VGG16 at 48x48, batch 64 (7 classes, torchvision's layout): a training
 #      step (forward, cross-entropy, backward, SGD momentum 0.9) and a forward
 #      pass, `sceald benchmark` against PyTorch 1.13 (bench/peer_pytorch_vgg16.py),
@@ -41,8 +42,10 @@ echo "compare_peers: $(date -u '+%Y-%m-%d %H:%M UTC'), $(grep -m1 'model name' /
 if [ "$skip_gemm" = 0 ]; then
   echo "== SGEMM, ours vs OpenBLAS ($threads thread(s))"
   # The table of ratios (rows named square/... and vgg16_...) closes bench_gemm's output.
+  # Each shape's two runs back to back, three times: medians of pairs.
   "$build/bench/bench_gemm" --benchmark_filter='fma_peak|square/(1024|2048)/|vgg16' --benchmark_min_time=0.2 \
-    2>&1 | grep -E 'fma_peak|sgemm path|ratio|^(square|vgg16)' | sed 's/\x1b\[[0-9;]*m//g'
+    --benchmark_repetitions=3 2>&1 | grep -E 'fma_peak.*_median|sgemm path|ratio|^(square|vgg16)' |
+    sed 's/\x1b\[[0-9;]*m//g'
 fi
 
 echo "== VGG16 ${image_size}x${image_size}, batch $batch_size: sceald vs PyTorch ($threads thread(s))"
