@@ -38,11 +38,11 @@ struct Philox4x32 {
     return c;
   }
 
-  // The four words of counter `block`: words 4 b .. 4 b + 3 of a draw that
+  // The four words of block `counter`: words 4 b .. 4 b + 3 of a draw that
   // starts at block `offset` are block(seed, offset + b). Loops over many
   // words take them four at a time from here.
-  SCEALD_HOST_DEVICE static constexpr Words block(std::uint64_t seed, std::uint64_t block) {
-    const Words c{{static_cast<std::uint32_t>(block), static_cast<std::uint32_t>(block >> 32), 0u, 0u}};
+  SCEALD_HOST_DEVICE static constexpr Words block(std::uint64_t seed, std::uint64_t counter) {
+    const Words c{{static_cast<std::uint32_t>(counter), static_cast<std::uint32_t>(counter >> 32), 0u, 0u}};
     return generate(c, static_cast<std::uint32_t>(seed), static_cast<std::uint32_t>(seed >> 32));
   }
 
