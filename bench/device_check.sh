@@ -12,10 +12,19 @@
 #      fp32 (precise mode: no TF32) and TF32 (fast mode), with this engine
 #      (the GpuBench.Vgg16TrainingStep test) and with the PyTorch that
 #      python3 finds on the machine (same model, same step, cudnn.benchmark
-#      off as in our heuristic choice), one after the other;
+#      off as in our heuristic choice, cudnn.deterministic in fp32 as in our
+#      precise mode), one after the other;
 #   4. print a short table, last: images/s, the ratio sceald / PyTorch, and
 #      the peak memory held by tensors (our allocator's peak in use;
 #      torch.cuda.max_memory_allocated).
+#
+# A GPU machine here reaches no package registry and may lack GoogleTest,
+# nlohmann_json, CLI11, TurboJPEG and libspng: first run, on a machine with
+# the registries, scripts/device-deps.sh (fetches them into .device-deps/),
+# then carry that folder along; this script unpacks it into a prefix of its
+# own and finds cuDNN in PyTorch's pip wheel when the system has none. With
+# the device tool, in one call:
+#   run  command="bash bench/device_check.sh"  carry=[".device-deps"]  timeout_s=540
 #
 # Usage:  bench/device_check.sh            (from any directory)
 # Environment (all optional):
@@ -52,13 +61,53 @@ if ! command -v nvcc >/dev/null 2>&1 && [[ -x /usr/local/cuda/bin/nvcc ]]; then
   export PATH="/usr/local/cuda/bin:$PATH"
 fi
 nvcc --version 2>/dev/null | tail -1 || echo "(nvcc not found: the configuration will say so)"
+echo "host compiler: $(c++ --version 2>/dev/null | head -1 || echo 'none found')"
 GENERATOR=()
 command -v ninja >/dev/null 2>&1 && GENERATOR=(-G Ninja)
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader 2>/dev/null || echo "(nvidia-smi not found)"
+
+# Build dependencies carried as .deb files (scripts/device-deps.sh), unpacked
+# into a prefix of our own: unpacking into / could break the machine's image.
+PREFIXES=()
+DEPS_DIR="$ROOT/.device-deps"
+if compgen -G "$DEPS_DIR/*.deb" >/dev/null; then
+  DEPS_PREFIX="${SCEALD_DEVICE_DEPS_PREFIX:-/tmp/sceald-device-deps}"
+  rm -rf "$DEPS_PREFIX" && mkdir -p "$DEPS_PREFIX"
+  for deb in "$DEPS_DIR"/*.deb; do
+    dpkg-deb -x "$deb" "$DEPS_PREFIX" || { echo "device_check: could not unpack $deb"; exit 2; }
+  done
+  PREFIXES+=("$DEPS_PREFIX/usr")
+  export LD_LIBRARY_PATH="$DEPS_PREFIX/usr/lib/x86_64-linux-gnu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+  echo "unpacked $(ls "$DEPS_DIR"/*.deb | wc -l) packages from $DEPS_DIR into $DEPS_PREFIX"
+else
+  echo "(no $DEPS_DIR: GoogleTest, nlohmann_json, CLI11, TurboJPEG and libspng must be installed here;" \
+       "scripts/device-deps.sh fetches them on a machine with the registries)"
+fi
+
+# cuDNN: the system's if it has one, else the pip wheel beside PyTorch.
+CUDNN_ARGS=()
+if ! compgen -G "/usr/include/cudnn_version.h" >/dev/null && ! compgen -G "/usr/include/*/cudnn_version.h" >/dev/null &&
+   ! compgen -G "/usr/local/cuda/include/cudnn_version.h" >/dev/null && [[ -z "${CUDNN_ROOT:-}" ]]; then
+  for py in python3 /usr/bin/python3; do
+    root=$("$py" -c 'import nvidia.cudnn as m; print(list(m.__path__)[0])' 2>/dev/null) || continue
+    if [[ -f "$root/include/cudnn_version.h" ]]; then
+      CUDNN_ARGS=(-DCUDNN_ROOT="$root")
+      # cuDNN loads its engines later, and they look for the toolkit's nvrtc and cuBLASLt.
+      export LD_LIBRARY_PATH="$root/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+      [[ -d /usr/local/cuda/lib64 ]] && export LD_LIBRARY_PATH="$LD_LIBRARY_PATH:/usr/local/cuda/lib64"
+      echo "cuDNN from the pip wheel: $root"
+      break
+    fi
+  done
+fi
+
+PREFIX_PATH=$(IFS=';'; echo "${PREFIXES[*]:-}")
 if ! timeout 60 cmake -S "$ROOT" -B "$BUILD" "${GENERATOR[@]}" -DCMAKE_BUILD_TYPE=Release -DSCEALD_CUDA=ON \
-      -DCMAKE_CUDA_ARCHITECTURES=90 -DSCEALD_BUILD_BENCH=OFF >"$BUILD/configure.log" 2>&1; then
+      -DCMAKE_CUDA_ARCHITECTURES=90 -DSCEALD_BUILD_BENCH=OFF -DCMAKE_PREFIX_PATH="$PREFIX_PATH" "${CUDNN_ARGS[@]}" \
+      >"$BUILD/configure.log" 2>&1; then
   tail -30 "$BUILD/configure.log"; echo "device_check: configuration failed"; exit 2
 fi
+grep -E "CUDA backend|Found CUDNN|Found TurboJPEG|Found SPNG|Found GTest|CUDA compiler identification" "$BUILD/configure.log"
 if ! timeout "$(budget 260 170)" cmake --build "$BUILD" -j "$JOBS" --target sceald_gpu_tests >"$BUILD/build.log" 2>&1; then
   grep -E "error|Error" -A3 "$BUILD/build.log" | head -60; echo "device_check: build failed (log: $BUILD/build.log)"; exit 2
 fi
@@ -68,7 +117,9 @@ echo "built $BUILD/tests/sceald_gpu_tests"
 TEST_STATUS=0
 if [[ "${SKIP_TESTS:-0}" != "1" ]]; then
   phase "ctest -L gpu"
-  timeout "$(budget 100 110)" ctest --test-dir "$BUILD" -L gpu --output-on-failure --timeout 60 -j 8 2>&1 | tail -60
+  # Eight test processes at once: two OpenMP threads each for their CPU references, not sixteen.
+  OMP_NUM_THREADS=2 timeout "$(budget 100 110)" ctest --test-dir "$BUILD" -L gpu --output-on-failure --timeout 60 -j 8 2>&1 |
+    tail -60
   TEST_STATUS=${PIPESTATUS[0]}
 fi
 
@@ -114,11 +165,19 @@ def vgg16():  # torchvision's vgg16 (configuration D), written out so torchvisio
                          nn.Linear(512 * 7 * 7, 4096), nn.ReLU(True), nn.Dropout(0.5),
                          nn.Linear(4096, 4096), nn.ReLU(True), nn.Dropout(0.5), nn.Linear(4096, 1000))
 
+def allow_tf32(on):  # torch >= 2.9 names it fp32_precision (allow_tf32 is deprecated there)
+    try:
+        torch.backends.cuda.matmul.fp32_precision = "tf32" if on else "ieee"
+        torch.backends.cudnn.conv.fp32_precision = "tf32" if on else "ieee"
+    except (AttributeError, AssertionError):  # older torch: unknown attribute
+        torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = on
+
 torch.backends.cudnn.benchmark = False
 print(f"torch {torch.__version__}, cuDNN {torch.backends.cudnn.version()}, {torch.cuda.get_device_name(0)}", file=sys.stderr)
 for mode in ("fp32", "tf32"):
-    torch.backends.cuda.matmul.allow_tf32 = mode == "tf32"
-    torch.backends.cudnn.allow_tf32 = mode == "tf32"
+    allow_tf32(mode == "tf32")
+    # Our precise (fp32) mode takes deterministic cuDNN algorithms only; ask the same of PyTorch there.
+    torch.backends.cudnn.deterministic = mode == "fp32"
     torch.manual_seed(1)
     net = vgg16().cuda().train()
     opt = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9)

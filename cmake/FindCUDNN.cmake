@@ -2,14 +2,16 @@
 #
 # Result: CUDNN_FOUND, CUDNN_INCLUDE_DIR, CUDNN_LIBRARY, CUDNN_VERSION and the
 # imported target CUDNN::cudnn. Hints: CUDNN_ROOT, $ENV{CUDNN_ROOT},
-# the CUDA toolkit's own folders (cuDNN is installed beside it here).
+# the CUDA toolkit's own folders (cuDNN is installed beside it here). The
+# pip wheel (nvidia-cudnn-cu*: site-packages/nvidia/cudnn/{include,lib}) has
+# only the versioned libcudnn.so.9, so that name is accepted too.
 set(_cudnn_hints ${CUDNN_ROOT} $ENV{CUDNN_ROOT} ${CUDAToolkit_LIBRARY_ROOT}
     ${CUDAToolkit_TARGET_DIR} /usr/local/cuda /usr)
 
 find_path(CUDNN_INCLUDE_DIR cudnn_version.h
   HINTS ${_cudnn_hints} ${CUDAToolkit_INCLUDE_DIRS}
   PATH_SUFFIXES include include/x86_64-linux-gnu)
-find_library(CUDNN_LIBRARY cudnn
+find_library(CUDNN_LIBRARY NAMES cudnn libcudnn.so.9 NAMES_PER_DIR
   HINTS ${_cudnn_hints} ${CUDAToolkit_LIBRARY_DIR}
   PATH_SUFFIXES lib64 lib lib/x86_64-linux-gnu)
 
