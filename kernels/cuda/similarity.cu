@@ -5,6 +5,10 @@ namespace sceald::kernels::cuda {
 
 namespace {
 
+// std::max's rule (a NaN first argument is kept), as the CPU twins use it;
+// CUDA's fmax would return the other operand and hide the NaN.
+__device__ inline double max_keeping_nan(double v, double floor) { return v < floor ? floor : v; }
+
 struct Sums {
   double ab, aa, bb;
 };
@@ -27,7 +31,7 @@ __global__ void cosine_forward_kernel(const T* a, const T* b, T* out, std::int64
   for (std::int64_t line = global_index(); line < outer * inner; line += global_stride()) {
     const std::int64_t base = (line / inner) * dim * inner + line % inner;
     const Sums s = cosine_sums(a, b, base, inner, dim);
-    out[line] = static_cast<T>(s.ab / sqrt(fmax(s.aa * s.bb, eps * eps)));
+    out[line] = static_cast<T>(s.ab / sqrt(max_keeping_nan(s.aa * s.bb, eps * eps)));
   }
 }
 
@@ -60,7 +64,7 @@ __global__ void l2_forward_kernel(const T* x, T* y, std::int64_t outer, std::int
       const double v = static_cast<double>(x[base + k * inner]);
       sq += v * v;
     }
-    const double scale = 1.0 / fmax(sqrt(sq), eps);
+    const double scale = 1.0 / max_keeping_nan(sqrt(sq), eps);
     for (std::int64_t k = 0; k < dim; ++k) y[base + k * inner] = static_cast<T>(x[base + k * inner] * scale);
   }
 }

@@ -2,6 +2,8 @@
 // the losses, pooling, up-sampling, batch norm, cosine similarity and L2
 // normalisation. Forward and backward, float32 and float64, odd sizes,
 // NaN-poisoned outputs, determinism (gpu_compare.h).
+#include <cmath>
+
 #include "engine/ops/activation.h"
 #include "engine/ops/batch_norm.h"
 #include "engine/ops/loss.h"
@@ -170,6 +172,27 @@ TEST_P(GpuNnOps, CosineSimilarityAndL2Normalisation) {
   const Tensor maps = random_tensor({3, 5, 4, 6}, 53, t);
   EXPECT_TRUE(matches_cpu([](const std::vector<Tensor>& v) { return l2_normalize(v[0], 1); }, {maps}, tol));
   EXPECT_TRUE(matches_cpu([](const std::vector<Tensor>& v) { return l2_normalize(v[0], -1); }, {a}, tol));
+}
+
+// A NaN in a line makes the line's norm NaN, and max(NaN, eps) keeps it, as
+// on the CPU and in PyTorch (CUDA's fmax would return eps and hide it).
+TEST_P(GpuNnOps, NanInALineStaysNanAsOnTheCpu) {
+  SCEALD_REQUIRE_GPU();
+  const DType t = GetParam();
+  std::vector<double> values = random_tensor({4, 9}, 54, DType::Float64).to_vector<double>();
+  values[2 * 9 + 5] = std::nan("");
+  const Tensor x = Tensor::from_vector(values, {4, 9}).to(t), other = random_tensor({4, 9}, 55, t);
+  const auto same = [](const Tensor& gpu, const Tensor& cpu) {
+    const std::vector<double> g = gpu.to(Device::cpu()).to_vector<double>(), c = cpu.to_vector<double>();
+    for (std::size_t i = 0; i < c.size(); ++i)
+      if (std::isnan(g[i]) != std::isnan(c[i]) || (!std::isnan(c[i]) && std::abs(g[i] - c[i]) > 1e-6))
+        return ::testing::AssertionFailure() << "[" << i << "]: GPU " << g[i] << ", CPU " << c[i];
+    return ::testing::AssertionSuccess();
+  };
+  const Tensor gpu_x = x.to(Device::cuda(0)), gpu_other = other.to(Device::cuda(0));
+  EXPECT_TRUE(same(l2_normalize(gpu_x, 1), l2_normalize(x, 1)));
+  EXPECT_TRUE(same(cosine_similarity(gpu_x, gpu_other, 1), cosine_similarity(x, other, 1)));
+  EXPECT_TRUE(std::isnan(l2_normalize(x, 1).to_vector<double>()[2 * 9]));  // the CPU rule this test relies on
 }
 
 INSTANTIATE_TEST_SUITE_P(Dtypes, GpuNnOps, ::testing::Values(DType::Float32, DType::Float64),
