@@ -5,17 +5,18 @@
 namespace sceald::kernels::cuda {
 
 namespace {
-__global__ void uniform_float_kernel(float* out, std::int64_t n, std::uint64_t seed, std::uint64_t offset, float low,
-                                     float high) {
+__global__ void uniform_float_kernel(float* out, std::int64_t n, std::uint64_t seed, std::uint64_t offset, double low,
+                                     double high) {
   const std::int64_t i = static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (i >= n) return;
   const float u = uniform_from_word(Philox4x32::word(seed, offset, static_cast<std::uint64_t>(i)));
-  // Same expression order as the CPU draw, computed in double like it.
-  out[i] = static_cast<float>(static_cast<double>(low) + (static_cast<double>(high) - low) * static_cast<double>(u));
+  // The CPU draw's expression in double, with the multiply and the add
+  // rounded separately as there (nvcc would otherwise fuse them into an FMA).
+  out[i] = static_cast<float>(__dadd_rn(low, __dmul_rn(high - low, static_cast<double>(u))));
 }
 }  // namespace
 
-void uniform_float(float* out, std::int64_t n, std::uint64_t seed, std::uint64_t offset, float low, float high,
+void uniform_float(float* out, std::int64_t n, std::uint64_t seed, std::uint64_t offset, double low, double high,
                    cudaStream_t stream) {
   if (n == 0) return;
   constexpr int kThreads = 256;

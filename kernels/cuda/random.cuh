@@ -9,7 +9,7 @@
 
 namespace sceald::kernels::cuda {
 
-void uniform_float(float* out, std::int64_t n, std::uint64_t seed, std::uint64_t offset, float low, float high,
+void uniform_float(float* out, std::int64_t n, std::uint64_t seed, std::uint64_t offset, double low, double high,
                    cudaStream_t stream);
 
 }  // namespace sceald::kernels::cuda
