@@ -106,7 +106,24 @@ bool sums_directly(Direction d, int algo) {
   return false;
 }
 
+// cuDNN's documentation calls these non-deterministic (they add with
+// atomics). The heuristic's determinism field says so too; precise mode
+// excludes them by name as well, so a field left unset cannot let one in.
+bool documented_nondeterministic(Direction d, int algo) {
+  switch (d) {
+    case Direction::Forward:
+      return false;
+    case Direction::BackwardData:
+      return algo == CUDNN_CONVOLUTION_BWD_DATA_ALGO_0;
+    case Direction::BackwardFilter:
+      return algo == CUDNN_CONVOLUTION_BWD_FILTER_ALGO_0 || algo == CUDNN_CONVOLUTION_BWD_FILTER_ALGO_3;
+  }
+  return false;
+}
+
+// cuDNN 9 reports sub-codes (e.g. 3001..3999 for NOT_SUPPORTED); compare categories.
 bool not_supported(cudnnStatus_t status) { return CUDNN_STATUS_CATEGORY(status) == CUDNN_STATUS_NOT_SUPPORTED; }
+bool bad_param(cudnnStatus_t status) { return CUDNN_STATUS_CATEGORY(status) == CUDNN_STATUS_BAD_PARAM; }
 
 void describe(Plan& plan, const ConvProblem& p) {
   const cudnnDataType_t type = p.is_double ? CUDNN_DATA_DOUBLE : CUDNN_DATA_FLOAT;
@@ -152,20 +169,28 @@ bool workspace_size(cudnnHandle_t handle, Plan& plan, Direction d, int algo, cud
           handle, plan.x, plan.y, plan.conv, plan.w, static_cast<cudnnConvolutionBwdFilterAlgo_t>(algo), &bytes);
       break;
   }
-  if (not_supported(status) || status == CUDNN_STATUS_BAD_PARAM) return false;
+  if (not_supported(status) || bad_param(status)) return false;
   SCEALD_CUDNN_OK(status);
   return true;
 }
 
 // Keeps the heuristic's ranking; drops what the mode forbids or the cap excludes.
 template <typename Perf>
-void rank(cudnnHandle_t handle, Plan& plan, Direction d, const ConvSettings& s, cudnnMathType_t precise_math,
-          const std::vector<Perf>& perf, int returned) {
+void rank(cudnnHandle_t handle, Plan& plan, Direction d, const ConvSettings& s, bool is_double,
+          cudnnMathType_t precise_math, const std::vector<Perf>& perf, int returned) {
   for (int i = 0; i < returned; ++i) {
     const Perf& r = perf[static_cast<std::size_t>(i)];
     if (r.status != CUDNN_STATUS_SUCCESS) continue;
-    if (s.precise && (r.determinism != CUDNN_DETERMINISTIC || is_tensor_op(r.mathType))) continue;
-    const cudnnMathType_t math = s.precise ? precise_math : r.mathType;
+    if (s.precise) {
+      if (r.determinism != CUDNN_DETERMINISTIC || documented_nondeterministic(d, static_cast<int>(r.algo))) continue;
+      // float32 tensor ops round to TF32; float64 ones (DMMA) are exact FMAs and may stay.
+      if (!is_double && is_tensor_op(r.mathType)) continue;
+    }
+    // Fast mode allows TF32 for float32, never the down-conversion to half
+    // precision that ALLOW_CONVERSION would also permit.
+    const cudnnMathType_t math = s.precise                                             ? precise_math
+                                 : r.mathType == CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION ? CUDNN_TENSOR_OP_MATH
+                                                                                       : r.mathType;
     bool seen = false;
     for (const Candidate& c : plan.candidates) seen = seen || (c.algo == static_cast<int>(r.algo) && c.math == math);
     if (seen) continue;
@@ -194,7 +219,7 @@ void choose_algorithms(cudnnHandle_t handle, Plan& plan, const ConvProblem& p, c
       std::vector<cudnnConvolutionFwdAlgoPerf_t> perf(static_cast<std::size_t>(max_count));
       SCEALD_CUDNN_OK(cudnnGetConvolutionForwardAlgorithm_v7(handle, plan.x, plan.w, plan.conv, plan.y, max_count,
                                                              &returned, perf.data()));
-      rank(handle, plan, d, s, precise_math, perf, returned);
+      rank(handle, plan, d, s, p.is_double, precise_math, perf, returned);
       break;
     }
     case Direction::BackwardData: {
@@ -202,7 +227,7 @@ void choose_algorithms(cudnnHandle_t handle, Plan& plan, const ConvProblem& p, c
       std::vector<cudnnConvolutionBwdDataAlgoPerf_t> perf(static_cast<std::size_t>(max_count));
       SCEALD_CUDNN_OK(cudnnGetConvolutionBackwardDataAlgorithm_v7(handle, plan.w, plan.y, plan.conv, plan.x, max_count,
                                                                   &returned, perf.data()));
-      rank(handle, plan, d, s, precise_math, perf, returned);
+      rank(handle, plan, d, s, p.is_double, precise_math, perf, returned);
       break;
     }
     case Direction::BackwardFilter: {
@@ -210,7 +235,7 @@ void choose_algorithms(cudnnHandle_t handle, Plan& plan, const ConvProblem& p, c
       std::vector<cudnnConvolutionBwdFilterAlgoPerf_t> perf(static_cast<std::size_t>(max_count));
       SCEALD_CUDNN_OK(cudnnGetConvolutionBackwardFilterAlgorithm_v7(handle, plan.x, plan.y, plan.conv, plan.w,
                                                                     max_count, &returned, perf.data()));
-      rank(handle, plan, d, s, precise_math, perf, returned);
+      rank(handle, plan, d, s, p.is_double, precise_math, perf, returned);
       break;
     }
   }
