@@ -113,9 +113,9 @@ class CachingAllocator {
     cache.stats.requested_bytes -= b.requested;
     if (caching_disabled()) {
       // Debug mode: wait for the work that may still use the block, then free it.
-      cudaSetDevice(b.device);
-      cudaDeviceSynchronize();
-      cudaFree(p);
+      // A deleter must not throw; clear any error so no later launch check reports it as its own.
+      if (cudaSetDevice(b.device) != cudaSuccess || cudaDeviceSynchronize() != cudaSuccess || cudaFree(p) != cudaSuccess)
+        std::fprintf(stderr, "sceald: freeing a CUDA block (debug, uncached): %s\n", cudaGetErrorString(cudaGetLastError()));
     } else {
       cache.free_blocks[b.size].push_back(p);
       cache.stats.cached_bytes += b.size;
@@ -176,9 +176,11 @@ class CachingAllocator {
   void* device_malloc(std::size_t size, std::size_t requested, int device, DeviceCache& cache, bool throw_on_oom) {
     void* p = nullptr;
     cudaError_t status = cudaMalloc(&p, size);
+    bool retried = false;
     if (status == cudaErrorMemoryAllocation) {
       cudaGetLastError();  // clear it: out-of-memory is not sticky, but leave no trace for later checks
       if (cache.stats.cached_bytes > 0) {
+        retried = true;
         ++cache.stats.oom_retries;
         release_cached(cache, device);
         status = cudaMalloc(&p, size);
@@ -202,7 +204,8 @@ class CachingAllocator {
     throw Error(str_cat("out of GPU memory on cuda:", device, ": could not allocate ", format_bytes(requested), " (",
                         requested, " bytes, size class ", format_bytes(size), "); tensors in use hold ",
                         format_bytes(cache.stats.in_use_bytes), " (peak ", format_bytes(cache.stats.peak_in_use_bytes),
-                        "), the cache was emptied and the allocation retried", device_line,
+                        ")", retried ? ", the cache was emptied and the allocation retried" : ", nothing was cached",
+                        device_line,
                         ". Lower the batch size (--batch-size) or the image size."));
   }
 

@@ -88,9 +88,11 @@ TEST_P(GpuNetwork, SmallVggTrainingStepMatchesTheCpu) {
     EXPECT_TRUE(close_for_network(params_gpu[i].second.detach(), params_cpu[i].second.detach(),
                                   "updated " + params_cpu[i].first));
   const auto buffers_cpu = cpu_net->named_buffers(), buffers_gpu = gpu_net->named_buffers();
-  for (std::size_t i = 0; i < buffers_cpu.size(); ++i)
-    if (is_floating(buffers_cpu[i].second.dtype()))
+  for (std::size_t i = 0; i < buffers_cpu.size(); ++i) {
+    if (is_floating(buffers_cpu[i].second.dtype())) {
       EXPECT_TRUE(close_for_network(buffers_gpu[i].second, buffers_cpu[i].second, "buffer " + buffers_cpu[i].first));
+    }
+  }
 
   // A second forward from the updated weights, in evaluation mode (running statistics, no dropout).
   cpu_net->eval();
