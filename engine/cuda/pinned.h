@@ -6,6 +6,8 @@
 // .to(Device::cuda(i)) as usual. Where pinning is impossible (a build without
 // CUDA, a machine without a usable GPU) it returns ordinary host memory,
 // which behaves the same, only slower to copy; is_pinned() tells which.
+// Freed pinned blocks are kept (up to 1 GiB) for the next request of the
+// same size, since pinning pages is slow.
 #pragma once
 
 #include "engine/tensor.h"

@@ -103,6 +103,22 @@ TEST(GpuRuntime, PinnedBufferIsAnOrdinaryCpuTensor) {
 
 // ---- on a GPU
 
+TEST(GpuRuntime, FreedPinnedBlocksServeTheNextBatchOfTheirSize) {
+  SCEALD_REQUIRE_GPU();
+  const void* first = nullptr;
+  {
+    Tensor batch = cuda::pinned_empty({8, 3, 17, 19});
+    first = batch.raw_data();
+  }
+  Tensor other_size = cuda::pinned_empty({8, 3, 17, 20});
+  Tensor same_size = cuda::pinned_empty({8, 3, 17, 19});
+  EXPECT_NE(other_size.raw_data(), first);
+  EXPECT_EQ(same_size.raw_data(), first) << "the freed block of this size was not reused";
+  EXPECT_TRUE(cuda::is_pinned(same_size));
+  Tensor while_in_use = cuda::pinned_empty({8, 3, 17, 19});
+  EXPECT_NE(while_in_use.raw_data(), first) << "a block in use was handed out twice";
+}
+
 TEST(GpuAllocator, ReusesFreedBlocksAndCountsBytes) {
   SCEALD_REQUIRE_GPU();
   cuda::empty_cache(0);
