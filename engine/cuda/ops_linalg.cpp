@@ -150,10 +150,15 @@ void conv2d_backward_filter(const Tensor& grad_y, const Tensor& x, const ConvGeo
 
 void conv2d_backward_bias(const Tensor& grad_y, const Tensor& grad_bias) {
   OpContext ctx("conv2d backward (bias)", {&grad_y, &grad_bias});
+  const std::int64_t n = grad_y.size(0), channels = grad_y.size(1), inner = grad_y.size(2) * grad_y.size(3);
+  const std::size_t scratch_bytes = kc::sum_per_channel_scratch_bytes(n, channels, inner);
+  Tensor scratch;
+  if (scratch_bytes > 0)
+    scratch = scratch_doubles(static_cast<std::int64_t>(scratch_bytes / sizeof(double)), ctx.device());
   dispatch_floating(grad_y.dtype(), "conv2d backward (bias)", [&](auto tag) {
     using T = decltype(tag);
-    kc::sum_per_channel<T>(ptr<const T>(grad_y), ptr<T>(grad_bias), grad_y.size(0), grad_y.size(1),
-                           grad_y.size(2) * grad_y.size(3), ctx.stream());
+    kc::sum_per_channel<T>(ptr<const T>(grad_y), ptr<T>(grad_bias), n, channels, inner, ptr<double>(scratch),
+                           ctx.stream());
   });
   ctx.finish();
 }

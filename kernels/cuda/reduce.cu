@@ -74,17 +74,37 @@ __global__ void sum_partials_kernel(const double* partial, T* out, std::int64_t 
   }
 }
 
+// Plane (b, c) of x [n, channels, inner]: one block sums its inner values,
+// which are contiguous (coalesced reads, no index division per element).
+// Writes the double sum to partial[c * n + b], or, with n == 1, the value to
+// out[c]. One block per plane keeps the GPU busy where one per channel would
+// not (VGG16's conv1 bias gradient: 64 channels, 64 images).
 template <typename T>
-__global__ void sum_per_channel_kernel(const T* x, T* out, std::int64_t n, std::int64_t channels, std::int64_t inner) {
+__global__ void sum_planes_kernel(const T* x, T* out, double* partial, std::int64_t n, std::int64_t channels,
+                                  std::int64_t inner) {
   __shared__ double shared[kThreads];
-  for (std::int64_t c = blockIdx.x; c < channels; c += gridDim.x) {
+  for (std::int64_t plane = blockIdx.x; plane < n * channels; plane += gridDim.x) {
+    const T* p = x + plane * inner;
     double acc = 0.0;
-    for (std::int64_t k = threadIdx.x; k < n * inner; k += kThreads) {
-      const std::int64_t b = k / inner, i = k % inner;
-      acc += static_cast<double>(x[(b * channels + c) * inner + i]);
-    }
+    for (std::int64_t i = threadIdx.x; i < inner; i += kThreads) acc += static_cast<double>(p[i]);
     const double total = block_sum(acc, shared);
-    if (threadIdx.x == 0) out[c] = static_cast<T>(total);
+    if (threadIdx.x == 0) {
+      const std::int64_t b = plane / channels, c = plane % channels;
+      if (n == 1)
+        out[c] = static_cast<T>(total);
+      else
+        partial[c * n + b] = total;
+    }
+  }
+}
+
+// Second pass: out[c] = the sum of partial[c, 0..n) in image order.
+template <typename T>
+__global__ void sum_channel_partials_kernel(const double* partial, T* out, std::int64_t n, std::int64_t channels) {
+  for (std::int64_t c = global_index(); c < channels; c += global_stride()) {
+    double acc = 0.0;
+    for (std::int64_t b = 0; b < n; ++b) acc += partial[c * n + b];
+    out[c] = static_cast<T>(acc);
   }
 }
 
@@ -118,19 +138,35 @@ void sum_middle_axis(const T* x, T* out, std::int64_t outer, std::int64_t reduce
   }
 }
 
+std::size_t sum_per_channel_scratch_bytes(std::int64_t n, std::int64_t channels, std::int64_t) {
+  return n > 1 ? static_cast<std::size_t>(n * channels) * sizeof(double) : 0;
+}
+
 template <typename T>
-void sum_per_channel(const T* x, T* out, std::int64_t n, std::int64_t channels, std::int64_t inner,
+void sum_per_channel(const T* x, T* out, std::int64_t n, std::int64_t channels, std::int64_t inner, double* scratch,
                      cudaStream_t stream) {
   if (channels == 0) return;
-  sum_per_channel_kernel<T><<<grid_for(channels, 1), kThreads, 0, stream>>>(x, out, n, channels, inner);
+  if (n == 0 || inner == 0) {
+    SCEALD_CUDA_OK(cudaMemsetAsync(out, 0, static_cast<std::size_t>(channels) * sizeof(T), stream));
+    return;
+  }
+  if (n > 1 && scratch == nullptr)
+    throw std::runtime_error("sum_per_channel: more than one image needs a scratch buffer (sum_per_channel_scratch_bytes)");
+  sum_planes_kernel<T><<<grid_for(n * channels, 1), kThreads, 0, stream>>>(x, out, scratch, n, channels, inner);
   SCEALD_CUDA_LAUNCH_CHECK();
+  if (n > 1) {
+    sum_channel_partials_kernel<T><<<grid_for(channels), kThreads, 0, stream>>>(scratch, out, n, channels);
+    SCEALD_CUDA_LAUNCH_CHECK();
+  }
 }
 
 template void sum_middle_axis<float>(const float*, float*, std::int64_t, std::int64_t, std::int64_t, double*,
                                      cudaStream_t);
 template void sum_middle_axis<double>(const double*, double*, std::int64_t, std::int64_t, std::int64_t, double*,
                                       cudaStream_t);
-template void sum_per_channel<float>(const float*, float*, std::int64_t, std::int64_t, std::int64_t, cudaStream_t);
-template void sum_per_channel<double>(const double*, double*, std::int64_t, std::int64_t, std::int64_t, cudaStream_t);
+template void sum_per_channel<float>(const float*, float*, std::int64_t, std::int64_t, std::int64_t, double*,
+                                     cudaStream_t);
+template void sum_per_channel<double>(const double*, double*, std::int64_t, std::int64_t, std::int64_t, double*,
+                                      cudaStream_t);
 
 }  // namespace sceald::kernels::cuda

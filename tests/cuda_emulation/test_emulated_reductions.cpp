@@ -67,19 +67,32 @@ TYPED_TEST(EmulatedReductions, ASplitSumWithoutScratchIsAnError) {
   EXPECT_THROW(emulated::sum_middle_axis(x.data(), out.data(), 1, 300009, 1, nullptr, nullptr), std::runtime_error);
 }
 
-// A convolution's bias gradient: the sum over images and pixels per channel.
+// A convolution's bias gradient: the sum over images and pixels per channel,
+// per (image, channel) plane first, then over the images (one image: one pass).
 TYPED_TEST(EmulatedReductions, SumPerChannel) {
   using T = TypeParam;
-  for (const Extents& s : {Extents{3, 5, 7}, Extents{2, 3, 1000}, Extents{4, 7, 300}, Extents{0, 4, 9}}) {
+  for (const Extents& s : {Extents{3, 5, 7}, Extents{2, 3, 1000}, Extents{4, 7, 300}, Extents{1, 6, 37},
+                           Extents{0, 4, 9}, Extents{2, 3, 0}}) {
     SCOPED_TRACE("[" + std::to_string(s.outer) + ", " + std::to_string(s.reduce) + ", " + std::to_string(s.inner) +
                  "]");
     const std::vector<T> x = random_values<T>(s.outer * s.reduce * s.inner, 3);
     const std::size_t channels = static_cast<std::size_t>(s.reduce);
     std::vector<T> sum_cpu(channels), sum = poisoned<T>(channels);
+    std::vector<double> scratch = poisoned<double>(emulated::sum_per_channel_scratch_bytes(s.outer, s.reduce, s.inner) /
+                                                   sizeof(double));
     kernels::cpu::conv2d_backward_bias(x.data(), s.outer, s.reduce, s.inner, sum_cpu.data());
-    emulated::sum_per_channel(x.data(), sum.data(), s.outer, s.reduce, s.inner, nullptr);
+    emulated::sum_per_channel(x.data(), sum.data(), s.outer, s.reduce, s.inner,
+                              scratch.empty() ? nullptr : scratch.data(), nullptr);
     EXPECT_TRUE(matches_twin(sum, sum_cpu, reduction(dtype_v<T>)));
   }
+}
+
+TYPED_TEST(EmulatedReductions, SumPerChannelOfSeveralImagesWithoutScratchIsAnError) {
+  using T = TypeParam;
+  ASSERT_GT(emulated::sum_per_channel_scratch_bytes(2, 3, 5), 0u);
+  const std::vector<T> x(2 * 3 * 5, T(1));
+  std::vector<T> out(3);
+  EXPECT_THROW(emulated::sum_per_channel(x.data(), out.data(), 2, 3, 5, nullptr, nullptr), std::runtime_error);
 }
 
 }  // namespace
