@@ -7,7 +7,6 @@
 
 #include "emulated_kernels.h"
 #include "engine/rng.h"
-#include "grid_runner.h"
 #include "twin_comparison.h"
 
 namespace sceald::emulation_testing {
@@ -20,9 +19,6 @@ struct Draw {
 };
 
 TEST(EmulatedRandom, UniformDrawIsTheCpuDraw) {
-  // The kernel gives each element a thread of its own, with no grid-stride
-  // loop, so it is correct only with the whole grid it asks for.
-  const cuda_emulation::GridCap full_grid(cuda_emulation::kFullGrid);
   const double init_bound = 1.0 / std::sqrt(27.0);  // PyTorch's default init, fan_in 27
   for (const Draw& d : {Draw{100003, 42, 10, -init_bound, init_bound}, Draw{1001, 7, 0, -0.1, 0.3},
                         Draw{257, 0xDEADBEEFCAFEull, 3, 0.0, 1.0}, Draw{1, 1, 1ull << 40, -2.5, 1e-3}}) {
