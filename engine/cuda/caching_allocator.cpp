@@ -113,9 +113,12 @@ class CachingAllocator {
     cache.stats.requested_bytes -= b.requested;
     if (caching_disabled()) {
       // Debug mode: wait for the work that may still use the block, then free it.
-      // A deleter must not throw; clear any error so no later launch check reports it as its own.
-      if (cudaSetDevice(b.device) != cudaSuccess || cudaDeviceSynchronize() != cudaSuccess || cudaFree(p) != cudaSuccess)
-        std::fprintf(stderr, "sceald: freeing a CUDA block (debug, uncached): %s\n", cudaGetErrorString(cudaGetLastError()));
+      // A deleter must not throw; clear any error so that no later launch check reports it as its own.
+      const bool freed = cudaSetDevice(b.device) == cudaSuccess && cudaDeviceSynchronize() == cudaSuccess &&
+                         cudaFree(p) == cudaSuccess;
+      if (!freed)
+        std::fprintf(stderr, "sceald: freeing a CUDA block (debug mode, uncached): %s\n",
+                     cudaGetErrorString(cudaGetLastError()));
     } else {
       cache.free_blocks[b.size].push_back(p);
       cache.stats.cached_bytes += b.size;

@@ -151,7 +151,8 @@ void sum_per_channel(const T* x, T* out, std::int64_t n, std::int64_t channels, 
     return;
   }
   if (n > 1 && scratch == nullptr)
-    throw std::runtime_error("sum_per_channel: more than one image needs a scratch buffer (sum_per_channel_scratch_bytes)");
+    throw std::runtime_error(
+        "sum_per_channel: more than one image needs a scratch buffer (sum_per_channel_scratch_bytes)");
   sum_planes_kernel<T><<<grid_for(n * channels, 1), kThreads, 0, stream>>>(x, out, scratch, n, channels, inner);
   SCEALD_CUDA_LAUNCH_CHECK();
   if (n > 1) {

@@ -90,7 +90,8 @@ TEST_P(GpuNetwork, SmallVggTrainingStepMatchesTheCpu) {
   const auto buffers_cpu = cpu_net->named_buffers(), buffers_gpu = gpu_net->named_buffers();
   for (std::size_t i = 0; i < buffers_cpu.size(); ++i) {
     if (is_floating(buffers_cpu[i].second.dtype())) {
-      EXPECT_TRUE(close_for_network(buffers_gpu[i].second, buffers_cpu[i].second, "buffer " + buffers_cpu[i].first));
+      const std::string& name = buffers_cpu[i].first;
+      EXPECT_TRUE(close_for_network(buffers_gpu[i].second, buffers_cpu[i].second, "buffer " + name));
     }
   }
 
