@@ -5,6 +5,8 @@
 // reduction tolerance.
 #include <cmath>
 #include <limits>
+#include <utility>
+#include <vector>
 
 #include "emulated_kernels.h"
 #include "engine/ops/similarity.h"
@@ -75,17 +77,17 @@ void expect_l2_normalize_matches(const std::vector<T>& x, const Shape& shape, st
   EXPECT_TRUE(matches_twin(gx, xt.grad().to_vector<T>(), tol));
 }
 
+// (shape, axis) pairs: the axis first, in the middle, last, and of length one.
+const std::vector<std::pair<Shape, std::size_t>> kLines = {
+    {{7, 33}, 1}, {{3, 5, 4, 6}, 1}, {{3, 5, 4, 6}, 3}, {{300, 4}, 0}, {{2, 1, 9}, 1}};
+
 template <typename T>
 class EmulatedSimilarity : public ::testing::Test {};
 TYPED_TEST_SUITE(EmulatedSimilarity, FloatTypes);
 
 TYPED_TEST(EmulatedSimilarity, CosineSimilarity) {
   using T = TypeParam;
-  for (const auto& [shape, axis] : {std::pair<Shape, std::size_t>{{7, 33}, 1},
-                                    {{3, 5, 4, 6}, 1},
-                                    {{3, 5, 4, 6}, 3},
-                                    {{300, 4}, 0},
-                                    {{2, 1, 9}, 1}}) {
+  for (const auto& [shape, axis] : kLines) {
     const std::int64_t n = shape_numel(shape);
     expect_cosine_matches(random_values<T>(n, 1), random_values<T>(n, 2), shape, axis);
   }
@@ -97,11 +99,7 @@ TYPED_TEST(EmulatedSimilarity, CosineSimilarity) {
 
 TYPED_TEST(EmulatedSimilarity, L2Normalisation) {
   using T = TypeParam;
-  for (const auto& [shape, axis] : {std::pair<Shape, std::size_t>{{7, 33}, 1},
-                                    {{3, 5, 4, 6}, 1},
-                                    {{3, 5, 4, 6}, 3},
-                                    {{300, 4}, 0},
-                                    {{2, 1, 9}, 1}}) {
+  for (const auto& [shape, axis] : kLines) {
     expect_l2_normalize_matches(random_values<T>(shape_numel(shape), 7), shape, axis);
   }
   std::vector<T> x = random_values<T>(7 * 33, 8);
