@@ -71,13 +71,17 @@ void batch_norm_forward(const Tensor& x, const Tensor& weight, const Tensor& bia
     copy(running_mean, mean);
     copy(running_var, inv_std);
   }
+  Tensor scratch;
+  if (training)
+    scratch = scratch_doubles(static_cast<std::int64_t>(kc::batch_norm_scratch_bytes(n, channels) / sizeof(double)),
+                              x.device().index);
   run_op("batch_norm", x.dtype(), {&x, &weight, &bias, &running_mean, &running_var, &mean, &inv_std, &y},
          [&](auto tag, cudaStream_t stream) {
            using T = decltype(tag);
            T* pm = ptr<T>(mean);
            T* ps = ptr<T>(inv_std);  // holds the variance until converted
            if (training) {
-             kc::batch_norm_statistics<T>(ptr<const T>(x), n, channels, inner, pm, ps, stream);
+             kc::batch_norm_statistics<T>(ptr<const T>(x), n, channels, inner, pm, ps, ptr<double>(scratch), stream);
              if (running_mean.defined())
                kc::batch_norm_update_running<T>(pm, ps, channels, n * inner, momentum, ptr<T>(running_mean),
                                                 ptr<T>(running_var), stream);
@@ -92,7 +96,9 @@ void batch_norm_backward(const Tensor& g, const Tensor& x, const Tensor& mean, c
                          const Tensor& weight, bool batch_stats, const Tensor& gx, const Tensor& gw, const Tensor& gb) {
   const std::int64_t n = x.size(0), channels = x.size(1), inner = inner_of(x);
   OpContext ctx("batch_norm backward", {&g, &x, &mean, &inv_std, &weight, &gx, &gw, &gb});
-  const Tensor scratch = scratch_doubles(2 * channels, ctx.device());
+  const Tensor scratch =
+      scratch_doubles(static_cast<std::int64_t>(kc::batch_norm_scratch_bytes(n, channels) / sizeof(double)),
+                      ctx.device());
   dispatch_floating(x.dtype(), "batch_norm backward", [&](auto tag) {
     using T = decltype(tag);
     kc::batch_norm_backward<T>(ptr<const T>(g), ptr<const T>(x), n, channels, inner, ptr<const T>(mean),

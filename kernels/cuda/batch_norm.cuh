@@ -6,14 +6,21 @@
 
 #include <cuda_runtime_api.h>
 
+#include <cstddef>
 #include <cstdint>
 
 namespace sceald::kernels::cuda {
 
-// mean, biased_var [channels]: two passes per channel, as on the CPU.
+// Device scratch that batch_norm_statistics and batch_norm_backward need:
+// per-channel doubles and one partial sum per (image, channel) plane (the
+// sums run over planes first, then over each channel's planes in order).
+std::size_t batch_norm_scratch_bytes(std::int64_t n, std::int64_t channels);
+
+// mean, biased_var [channels]: two passes over x, as on the CPU (the mean,
+// then the squares about it). `scratch`: batch_norm_scratch_bytes bytes.
 template <typename T>
 void batch_norm_statistics(const T* x, std::int64_t n, std::int64_t channels, std::int64_t inner, T* mean,
-                           T* biased_var, cudaStream_t stream);
+                           T* biased_var, double* scratch, cudaStream_t stream);
 // running_mean, running_var updated in place with PyTorch's rule (unbiased
 // variance, count = values per channel > 1).
 template <typename T>
@@ -28,7 +35,7 @@ void batch_norm_forward(const T* x, std::int64_t n, std::int64_t channels, std::
                         const T* inv_std, const T* weight, const T* bias, T* y, cudaStream_t stream);
 // The gradients of kernels::cpu::batch_norm_backward (same formulas, same
 // meaning of batch_stats); weight may be null; any grad_* may be null.
-// `scratch` holds 2 * channels doubles of device memory (the per-channel sums).
+// `scratch`: batch_norm_scratch_bytes bytes of device memory.
 template <typename T>
 void batch_norm_backward(const T* g, const T* x, std::int64_t n, std::int64_t channels, std::int64_t inner,
                          const T* mean, const T* inv_std, const T* weight, bool batch_stats, T* grad_x, T* grad_weight,

@@ -23,6 +23,11 @@ std::string describe(const Extents& s) {
   return "[" + std::to_string(s.n) + ", " + std::to_string(s.channels) + ", " + std::to_string(s.inner) + "]";
 }
 
+// The kernels' device scratch, poisoned: a sum read before it is written shows.
+std::vector<double> scratch_for(const Extents& s) {
+  return poisoned<double>(emulated::batch_norm_scratch_bytes(s.n, s.channels) / sizeof(double));
+}
+
 // More channels than blocks, channels longer than a block, tiny ones.
 const Extents kShapes[] = {{5, 6, 21}, {2, 3, 1}, {4, 7, 3}, {1, 2, 700}};
 
@@ -38,7 +43,9 @@ TYPED_TEST(EmulatedBatchNorm, StatisticsAndRunningUpdate) {
     const std::vector<T> x = random_values<T>(s.n * s.channels * s.inner, 1, -2.0, 3.0);
     std::vector<T> mean_cpu(c), var_cpu(c), mean = poisoned<T>(c), var = poisoned<T>(c);
     kernels::cpu::batch_norm_statistics(x.data(), s.n, s.channels, s.inner, mean_cpu.data(), var_cpu.data());
-    emulated::batch_norm_statistics(x.data(), s.n, s.channels, s.inner, mean.data(), var.data(), nullptr);
+    std::vector<double> scratch = scratch_for(s);
+    emulated::batch_norm_statistics(x.data(), s.n, s.channels, s.inner, mean.data(), var.data(), scratch.data(),
+                                    nullptr);
     EXPECT_TRUE(matches_twin(mean, mean_cpu, reduction(dtype_v<T>)));
     EXPECT_TRUE(matches_twin(var, var_cpu, reduction(dtype_v<T>)));
 
@@ -78,7 +85,7 @@ TYPED_TEST(EmulatedBatchNorm, ForwardAndBackwardKernels) {
         kernels::cpu::batch_norm_backward(g.data(), x.data(), s.n, s.channels, s.inner, mean.data(), inv_std.data(), w,
                                           batch_stats, gx_cpu.data(), gw_cpu.data(), gb_cpu.data());
         std::vector<T> gx = poisoned<T>(total), gw = poisoned<T>(c), gb = poisoned<T>(c);
-        std::vector<double> scratch(2 * c);
+        std::vector<double> scratch = scratch_for(s);
         emulated::batch_norm_backward(g.data(), x.data(), s.n, s.channels, s.inner, mean.data(), inv_std.data(), w,
                                       batch_stats, gx.data(), gw.data(), gb.data(), scratch.data(), nullptr);
         EXPECT_TRUE(matches_twin(gx, gx_cpu, reduction(dtype_v<T>)));
@@ -124,7 +131,9 @@ void expect_batch_norm_op_matches(const Extents& s, bool training) {
   std::vector<T> mean = poisoned<T>(c), inv_std = poisoned<T>(c), y = poisoned<T>(total);
   std::vector<T> running_mean = running_mean0, running_var = running_var0;
   if (training) {
-    emulated::batch_norm_statistics(x.data(), s.n, s.channels, s.inner, mean.data(), inv_std.data(), nullptr);
+    std::vector<double> scratch = scratch_for(s);
+    emulated::batch_norm_statistics(x.data(), s.n, s.channels, s.inner, mean.data(), inv_std.data(), scratch.data(),
+                                    nullptr);
     emulated::batch_norm_update_running(mean.data(), inv_std.data(), s.channels, s.n * s.inner, momentum,
                                         running_mean.data(), running_var.data(), nullptr);
   } else {
@@ -139,7 +148,7 @@ void expect_batch_norm_op_matches(const Extents& s, bool training) {
   EXPECT_TRUE(matches_twin(running_var, running_var_cpu.to_vector<T>(), tol));
 
   std::vector<T> gx = poisoned<T>(total), gw = poisoned<T>(c), gb = poisoned<T>(c);
-  std::vector<double> scratch(2 * c);
+  std::vector<double> scratch = scratch_for(s);
   emulated::batch_norm_backward(g.data(), x.data(), s.n, s.channels, s.inner, mean.data(), inv_std.data(),
                                 weight.data(), training, gx.data(), gw.data(), gb.data(), scratch.data(), nullptr);
   EXPECT_TRUE(matches_twin(gx, xt.grad().to_vector<T>(), tol));
