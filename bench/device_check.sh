@@ -92,7 +92,7 @@ if ! compgen -G "/usr/include/cudnn_version.h" >/dev/null && ! compgen -G "/usr/
     root=$("$py" -c 'import nvidia.cudnn as m; print(list(m.__path__)[0])' 2>/dev/null) || continue
     if [[ -f "$root/include/cudnn_version.h" ]]; then
       CUDNN_ARGS=(-DCUDNN_ROOT="$root")
-      # cuDNN loads its engines later, and they look for the toolkit's nvrtc and cuBLASLt.
+      # cuDNN loads its sub-libraries from its own folder later; they need the toolkit's nvrtc and cuBLASLt.
       export LD_LIBRARY_PATH="$root/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
       [[ -d /usr/local/cuda/lib64 ]] && export LD_LIBRARY_PATH="$LD_LIBRARY_PATH:/usr/local/cuda/lib64"
       echo "cuDNN from the pip wheel: $root"
