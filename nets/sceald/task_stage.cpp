@@ -96,7 +96,7 @@ TaskResult train_task(const TrainConfig& c, const TrainingData& data, const Sema
       loss.backward();
       adam.step();
       loss_sum += loss.item<float>() * bs;
-      const auto pred = method::argmax_rows(out.logits);
+      const auto pred = method::argmax_rows(out.logits.detach().to(Device::cpu()));  // metrics are host work
       const auto y = batch->labels.to_vector<std::int64_t>();
       for (std::size_t i = 0; i < y.size(); ++i) correct += pred[i] == y[i];
       seen += bs;
