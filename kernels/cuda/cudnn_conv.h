@@ -35,8 +35,11 @@ struct ConvSettings {
   int device;                 // part of the cache key (algorithm choice is per GPU)
 };
 
-// Device memory for cuDNN's workspace, owned by the caller and valid until
-// the convolution call returns; null when that much cannot be had.
+// Device memory for cuDNN's workspace, owned by the caller; null when that
+// much cannot be had. cuDNN only queues its work, so the block must stay
+// untouched until the stream has run it: the engine's cache may hand it out
+// again as soon as the call returns because all work of a device runs in one
+// stream, in order.
 class ConvWorkspace {
  public:
   virtual ~ConvWorkspace() = default;

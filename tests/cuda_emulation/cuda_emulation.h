@@ -1,7 +1,7 @@
 // Host emulation of the CUDA execution model: just enough of it to compile
 // the kernels of kernels/cuda/*.cu as C++ and run them on the CPU, where the
 // tests of this folder compare them with their CPU twins. At configure time
-// tests/CMakeLists.txt rewrites every `kernel<<<grid, block, shared, stream>>>(args)`
+// cmake/CudaEmulation.cmake rewrites every `kernel<<<grid, block, shared, stream>>>(args)`
 // into `::cuda_emulation::launch(kernel, grid, block, shared, stream)(args)`
 // and compiles the result with this header first; the kernel code itself is
 // the real source, unchanged.
@@ -51,6 +51,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <mutex>
 #include <stdexcept>
 
 #include "cuda_runtime_api.h"
@@ -124,6 +125,11 @@ constexpr bool valid_configuration(dim3 grid, dim3 block) {
   return grid_ok && block_ok;
 }
 
+inline std::mutex& launch_mutex() {
+  static std::mutex m;
+  return m;
+}
+
 // One `kernel<<<grid, block, shared_bytes, stream>>>`, waiting for its arguments.
 template <typename... Params>
 class KernelLaunch {
@@ -140,6 +146,9 @@ class KernelLaunch {
     }
     if (grid_.y != 1 || grid_.z != 1 || block_.y != 1 || block_.z != 1 || shared_bytes_ != 0)
       throw std::logic_error("cuda emulation: only 1-D launches without dynamic shared memory are emulated");
+    // One launch at a time in the process: gridDim, blockDim and the
+    // __shared__ arrays are per kernel, not per launch.
+    const std::lock_guard<std::mutex> lock(launch_mutex());
     gridDim = dim3(std::min(grid_.x, grid_cap()));
     blockDim = block_;
     auto thread_body = [&](unsigned block, unsigned thread) {
