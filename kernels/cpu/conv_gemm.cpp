@@ -197,6 +197,12 @@ bool conv2d_backward_data_implicit(const float* grad_y, const float* weight, std
 template <typename T>
 void conv2d_backward(const T* grad_y, const T* x, const T* weight, std::int64_t N, std::int64_t O,
                      const ConvGeometry& g, T* grad_x, T* grad_weight) {
+  // An empty batch: the weight gradient is an empty sum. Every path below
+  // writes it only from the first image, so it would be left unwritten.
+  if (N == 0) {
+    if (grad_weight) std::fill(grad_weight, grad_weight + O * g.col_rows(), T(0));
+    return;
+  }
   if constexpr (std::is_same_v<T, float>) {
     if (grad_x && conv2d_backward_data_implicit(grad_y, weight, N, O, g, grad_x)) grad_x = nullptr;
     // The weight gradient per tap where the padding is a large enough share

@@ -4,9 +4,11 @@
 #include <gtest/gtest.h>
 #include <omp.h>
 
+#include <cmath>
 #include <optional>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "engine/ops/conv.h"
 #include "engine/rng.h"
@@ -198,5 +200,27 @@ TEST(ConvReference, Col2imIsTheAdjointOfIm2col) {
     for (std::size_t i = 0; i < c.size(); ++i) lhs += col[i] * c[i];
     for (std::size_t i = 0; i < x.size(); ++i) rhs += x[i] * back[i];
     EXPECT_NEAR(lhs, rhs, 1e-10 * (1.0 + std::fabs(lhs)));
+  }
+}
+
+TEST(ConvReference, AnEmptyBatchHasAZeroWeightGradient) {
+  // The sum over no images is zero; the output buffer starts as garbage (NaN)
+  // because a reused block may hold anything. Found by the GPU suite on the
+  // emulated device, whose CPU reference read an unwritten gradient.
+  const ConvGeometry g{3, 6, 5, 3, 3, 1, 1, 1, 1, 1, 1, 6, 5};
+  const std::int64_t O = 4;
+  for (bool with_grad_x : {false, true}) {
+    std::vector<float> grad_weight(static_cast<std::size_t>(O * g.col_rows()), std::nanf(""));
+    std::vector<float> weight(grad_weight.size(), 1.0f);
+    float unused = 0.0f;
+    kernels::cpu::conv2d_backward<float>(&unused, &unused, weight.data(), 0, O, g, with_grad_x ? &unused : nullptr,
+                                         grad_weight.data());
+    for (float v : grad_weight) ASSERT_EQ(v, 0.0f);
+    std::vector<double> grad_weight64(grad_weight.size(), std::nan(""));
+    std::vector<double> weight64(grad_weight.size(), 1.0);
+    double unused64 = 0.0;
+    kernels::cpu::conv2d_backward<double>(&unused64, &unused64, weight64.data(), 0, O, g,
+                                          with_grad_x ? &unused64 : nullptr, grad_weight64.data());
+    for (double v : grad_weight64) ASSERT_EQ(v, 0.0);
   }
 }
