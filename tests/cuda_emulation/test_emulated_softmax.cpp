@@ -52,6 +52,19 @@ TYPED_TEST(EmulatedSoftmax, RowsAndLines) {
   }
 }
 
+// Rows far apart in scale (+-800: farther than exp's range): each row's
+// maximum must be its own, or exp underflows to a zero sum. The maximum only
+// shifts the exponent, so with logits of one scale a wrong maximum (say, a
+// missing barrier before its tree) passes unseen; here it does not.
+TYPED_TEST(EmulatedSoftmax, RowsFarApartInScale) {
+  using T = TypeParam;
+  const Lines s{8, 301, 1};
+  std::vector<T> x = random_values<T>(s.outer * s.axis, 13, -4.0, 4.0);
+  for (std::int64_t r = 0; r < s.outer; ++r)
+    for (std::int64_t k = 0; k < s.axis; ++k) x[r * s.axis + k] += static_cast<T>(r % 2 == 0 ? 800 : -800);
+  for (bool log_output : {false, true}) expect_softmax_matches<T>(s, x, log_output);
+}
+
 // A NaN makes its row NaN, and a row of -inf is NaN (-inf - -inf), on both
 // devices: the maximum ignores NaN as the CPU's sequential loop does.
 TYPED_TEST(EmulatedSoftmax, NanAndInfinityInARow) {
