@@ -41,21 +41,4 @@ __device__ inline double block_sum(double v, double* shared) {
   return total;
 }
 
-// The maximum of `v` over the block (NaN-propagating: any NaN gives NaN), as block_sum.
-template <typename T>
-__device__ inline T block_max(T v, T* shared) {
-  shared[threadIdx.x] = v;
-  __syncthreads();
-  for (int s = kThreads / 2; s > 0; s >>= 1) {
-    if (static_cast<int>(threadIdx.x) < s) {
-      const T a = shared[threadIdx.x], b = shared[threadIdx.x + s];
-      shared[threadIdx.x] = (a != a || b != b) ? (a != a ? a : b) : (b > a ? b : a);
-    }
-    __syncthreads();
-  }
-  const T m = shared[0];
-  __syncthreads();
-  return m;
-}
-
 }  // namespace sceald::kernels::cuda
