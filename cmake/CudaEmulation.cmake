@@ -16,6 +16,7 @@ set(SCEALD_EMULATION_DIR ${PROJECT_SOURCE_DIR}/tests/cuda_emulation)
 if(NOT TARGET sceald_cuda_emulation_runtime)
   add_library(sceald_cuda_emulation_runtime STATIC
     ${SCEALD_EMULATION_DIR}/grid_runner.cpp
+    ${SCEALD_EMULATION_DIR}/fiber_scheduler.cpp
     ${SCEALD_EMULATION_DIR}/emulated_runtime.cpp)
   target_include_directories(sceald_cuda_emulation_runtime BEFORE PUBLIC ${SCEALD_EMULATION_DIR})
   target_link_libraries(sceald_cuda_emulation_runtime PUBLIC Threads::Threads)

@@ -12,9 +12,12 @@
 //     broadcasting and sizes that are no multiple of the block size;
 //   - its loops: a launch runs at most a few blocks and gridDim says so
 //     (grid_runner.h), so grid-stride and block-stride loops really stride;
-//   - its barriers, up to scheduling luck: a block's threads run concurrently
-//     on real threads and __syncthreads is a real barrier (std::barrier), so a
-//     missing barrier in a shared-memory reduction usually gives wrong sums;
+//   - its barriers: by default a block's threads run as fibers, one after the
+//     other between barriers, upwards in even blocks and downwards in odd
+//     ones, so a read of shared memory that a missing barrier leaves
+//     unordered sees the stale value every time, whichever thread wrote it
+//     (fiber_scheduler.h); the thread-pool scheduler (grid_runner.h) runs
+//     them concurrently on real threads instead;
 //   - its arithmetic: the formulas, the order of its tree sums, the Philox
 //     counters, the optimisers' per-step constants, against the CPU's;
 //   - its launch configuration: a grid or block that a real launch rejects

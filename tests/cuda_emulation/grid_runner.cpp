@@ -4,17 +4,34 @@
 #include <barrier>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <exception>
 #include <mutex>
 #include <stdexcept>
 #include <thread>
 #include <vector>
 
+#include "fiber_scheduler.h"
+
 namespace cuda_emulation {
 
 namespace {
 
 std::atomic<unsigned> current_cap{3};
+
+Scheduler default_scheduler() {
+  const char* v = std::getenv("SCEALD_EMULATION_SCHEDULER");
+  if (v && std::strcmp(v, "threads") == 0) return Scheduler::Threads;
+  if (v && *v && std::strcmp(v, "fibers") != 0)
+    std::fprintf(stderr, "cuda emulation: SCEALD_EMULATION_SCHEDULER=%s is neither fibers nor threads; using %s\n", v,
+                 fibers_available() ? "fibers" : "threads");
+  return fibers_available() ? Scheduler::Fibers : Scheduler::Threads;
+}
+
+std::atomic<Scheduler>& current_scheduler() {
+  static std::atomic<Scheduler> s{default_scheduler()};
+  return s;
+}
 std::atomic<std::uint64_t> launch_count{0};
 
 // The barrier of the block the calling worker runs; null outside a launch.
@@ -105,13 +122,26 @@ void run_blocks(unsigned blocks, unsigned threads, BlockBody body, void* context
   if (threads == 0 || threads > 1024) throw std::invalid_argument("run_blocks: 1 to 1024 threads per block");
   launch_count.fetch_add(1, std::memory_order_relaxed);
   if (blocks == 0) return;
-  WorkerPool::instance().run(blocks, threads, body, context);
+  if (scheduler() == Scheduler::Fibers)
+    run_blocks_on_fibers(blocks, threads, body, context);
+  else
+    WorkerPool::instance().run(blocks, threads, body, context);
 }
 
 void sync_block_threads() {
+  if (fiber_barrier()) return;
   if (block_barrier == nullptr) die("__syncthreads called outside a kernel launch");
   block_barrier->arrive_and_wait();
 }
+
+Scheduler scheduler() { return current_scheduler().load(std::memory_order_relaxed); }
+
+SchedulerChoice::SchedulerChoice(Scheduler s) : previous_(scheduler()) {
+  current_scheduler().store(s == Scheduler::Fibers && !fibers_available() ? Scheduler::Threads : s,
+                            std::memory_order_relaxed);
+}
+
+SchedulerChoice::~SchedulerChoice() { current_scheduler().store(previous_, std::memory_order_relaxed); }
 
 unsigned grid_cap() { return current_cap.load(std::memory_order_relaxed); }
 

@@ -1,8 +1,16 @@
-// How the host emulation runs a launch's grid (tests/cuda_emulation): the
-// threads of a block are real concurrent threads from a persistent pool, and
-// __syncthreads is a real barrier among them. Blocks run one after the other,
-// which is one of the orders a GPU may choose, and what lets __shared__
-// arrays be one static array per kernel.
+// How the host emulation runs a launch's grid (tests/cuda_emulation). Blocks
+// run one after the other, which is one of the orders a GPU may choose, and
+// what lets __shared__ arrays be one static array per kernel. A block's
+// threads run by one of two schedulers:
+//   - fibers (the default where available, fiber_scheduler.h): on the
+//     launching thread, one after the other between barriers, alternating
+//     direction from block to block, so a missing barrier shows every time;
+//     fast enough for whole training runs;
+//   - threads: real concurrent threads from a persistent pool, __syncthreads
+//     a real barrier (std::barrier); a missing barrier shows up to
+//     scheduling luck, and a block's threads really overlap in time.
+// SCEALD_EMULATION_SCHEDULER=threads (read at first launch) or a
+// SchedulerChoice picks the thread pool.
 //
 // Grid cap: a launch runs at most grid_cap() blocks and reports that number
 // in gridDim, so a grid-stride (or block-stride) loop really takes several
@@ -41,6 +49,24 @@ class GridCap {
 
  private:
   unsigned previous_;
+};
+
+enum class Scheduler { Fibers, Threads };
+
+// The scheduler launches use now.
+Scheduler scheduler();
+
+// Sets the scheduler for its lifetime (Fibers where they are not available
+// leaves the thread pool).
+class SchedulerChoice {
+ public:
+  explicit SchedulerChoice(Scheduler s);
+  ~SchedulerChoice();
+  SchedulerChoice(const SchedulerChoice&) = delete;
+  SchedulerChoice& operator=(const SchedulerChoice&) = delete;
+
+ private:
+  Scheduler previous_;
 };
 
 // Kernel launches run so far (failed configurations not counted).

@@ -9,12 +9,16 @@
 #include <vector>
 
 #include "cuda_emulation.h"
+#include "fiber_scheduler.h"
 #include "kernels/cuda/check.cuh"
 
 namespace {
 
 using cuda_emulation::GridCap;
 using cuda_emulation::kFullGrid;
+using cuda_emulation::Scheduler;
+
+const char* name(Scheduler s) { return s == Scheduler::Fibers ? "fibers" : "threads"; }
 
 // Every thread waits, without a barrier, until all of its block has arrived:
 // this ends only if the block's threads really run at the same time.
@@ -33,7 +37,8 @@ __global__ void wait_for_the_whole_block(std::atomic<unsigned>* arrived, bool* a
   __syncthreads();
 }
 
-TEST(CudaEmulation, ThreadsOfABlockRunConcurrently) {
+TEST(CudaEmulation, ThreadsOfABlockRunConcurrentlyOnTheThreadScheduler) {
+  const cuda_emulation::SchedulerChoice threads(Scheduler::Threads);
   std::atomic<unsigned> arrived{0};
   bool all_met = true;
   cuda_emulation::launch(wait_for_the_whole_block, 2, 256)(&arrived, &all_met);
@@ -50,14 +55,41 @@ __global__ void rotate_through_shared_memory(int* out) {
 
 TEST(CudaEmulation, SyncthreadsIsABarrier) {
   const GridCap full(kFullGrid);
-  for (unsigned threads : {1u, 96u, 256u, 1024u}) {
-    const unsigned blocks = 5;
+  for (Scheduler s : {Scheduler::Fibers, Scheduler::Threads}) {
+    const cuda_emulation::SchedulerChoice choice(s);
+    for (unsigned threads : {1u, 96u, 256u, 1024u}) {
+      const unsigned blocks = 5;
+      std::vector<int> out(blocks * threads, -1);
+      cuda_emulation::launch(rotate_through_shared_memory, blocks, threads)(out.data());
+      for (unsigned b = 0; b < blocks; ++b)
+        for (unsigned t = 0; t < threads; ++t)
+          ASSERT_EQ(out[b * threads + t], static_cast<int>(b * 10000 + (t + 1) % threads))
+              << name(s) << ": block " << b << " thread " << t << " of " << threads;
+    }
+  }
+}
+
+// The same exchange without the barrier, reading the next thread's value
+// (`step` 1) or the previous one's (`step` -1).
+__global__ void exchange_without_a_barrier(int* out, int step) {
+  __shared__ int shared[1024];
+  shared[threadIdx.x] = static_cast<int>(blockIdx.x * 10000 + threadIdx.x);
+  const unsigned from = (threadIdx.x + blockDim.x + step) % blockDim.x;
+  out[blockIdx.x * blockDim.x + threadIdx.x] = shared[from];
+}
+
+TEST(CudaEmulation, FibersShowAMissingBarrierWhicheverWayTheDataFlows) {
+  if (!cuda_emulation::fibers_available()) GTEST_SKIP() << "no fibers in this build (AddressSanitizer or not x86-64)";
+  const cuda_emulation::SchedulerChoice fibers(Scheduler::Fibers);
+  const unsigned blocks = 2, threads = 64;
+  for (int step : {1, -1}) {
     std::vector<int> out(blocks * threads, -1);
-    cuda_emulation::launch(rotate_through_shared_memory, blocks, threads)(out.data());
+    cuda_emulation::launch(exchange_without_a_barrier, blocks, threads)(out.data(), step);
+    int wrong = 0;
     for (unsigned b = 0; b < blocks; ++b)
       for (unsigned t = 0; t < threads; ++t)
-        ASSERT_EQ(out[b * threads + t], static_cast<int>(b * 10000 + (t + 1) % threads))
-            << "block " << b << " thread " << t << " of " << threads;
+        wrong += out[b * threads + t] != static_cast<int>(b * 10000 + (t + threads + step) % threads);
+    EXPECT_GT(wrong, 0) << "step " << step << ": a read before the barrier-less write went unnoticed";
   }
 }
 

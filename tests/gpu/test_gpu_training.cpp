@@ -7,7 +7,6 @@
 #include <unistd.h>
 
 #include <cmath>
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -61,11 +60,6 @@ std::vector<double> task_losses(const std::string& run_dir) {
 
 TEST(GpuTraining, FollowsTheCpuRunAndSavesCpuCheckpoints) {
   SCEALD_REQUIRE_GPU();
-#ifdef SCEALD_CUDA_EMULATED
-  if (!std::getenv("SCEALD_EMULATED_SLOW_TESTS"))
-    GTEST_SKIP() << "on the emulated device (tests/cuda_emulation) these training steps take several minutes; "
-                    "SCEALD_EMULATED_SLOW_TESTS=1 runs them";
-#endif
   const std::string data = temp_dir("data");
   data::SyntheticOptions so;
   so.train = 120;
