@@ -32,6 +32,7 @@ std::atomic<Scheduler>& current_scheduler() {
   static std::atomic<Scheduler> s{default_scheduler()};
   return s;
 }
+
 std::atomic<std::uint64_t> launch_count{0};
 
 // The barrier of the block the calling worker runs; null outside a launch.

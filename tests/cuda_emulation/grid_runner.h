@@ -4,8 +4,9 @@
 // threads run by one of two schedulers:
 //   - fibers (the default where available, fiber_scheduler.h): on the
 //     launching thread, one after the other between barriers, alternating
-//     direction from block to block, so a missing barrier shows every time;
-//     fast enough for whole training runs;
+//     direction from block to block, so a read of shared memory that a
+//     missing barrier leaves unordered sees the stale value every time; fast
+//     enough for whole training runs;
 //   - threads: real concurrent threads from a persistent pool, __syncthreads
 //     a real barrier (std::barrier); a missing barrier shows up to
 //     scheduling luck, and a block's threads really overlap in time.

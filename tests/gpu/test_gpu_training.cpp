@@ -2,7 +2,8 @@
 // network with label distributions) on the GPU follows the CPU run of the
 // same config: the same batches and starting weights, so the per-epoch
 // losses agree to float32 rounding accumulated over a few hundred steps; the
-// checkpoints hold CPU tensors (a GPU run resumes on the CPU); loader
+// checkpoints hold CPU tensors (a GPU run resumes on the CPU); evaluation
+// and prediction on the GPU give the CPU's logits; loader
 // batches for a GPU model come in pinned memory.
 #include <unistd.h>
 
@@ -18,6 +19,7 @@
 #include "engine/data/synthetic.h"
 #include "engine/io/safetensors.h"
 #include "gpu_test.h"
+#include "nets/sceald/evaluate.h"
 #include "nets/sceald/task_stage.h"
 
 using namespace sceald;
@@ -87,6 +89,28 @@ TEST(GpuTraining, FollowsTheCpuRunAndSavesCpuCheckpoints) {
 
   const auto f = io::load_safetensors(gpu_dir + "/" + kFinalCheckpoint);
   for (const auto& [name, t] : f.tensors) EXPECT_TRUE(t.device().is_cpu()) << name;
+
+  // `sceald eval` and `sceald predict` of the GPU run, on the GPU and on the
+  // CPU, from the same checkpoint: the same logits and probabilities.
+  EvalRequest eval;
+  eval.checkpoint = gpu_dir;
+  eval.workers = 0;
+  const EvalResult eval_cpu = evaluate_checkpoint(eval);
+  eval.device = "cuda";
+  const EvalResult eval_gpu = evaluate_checkpoint(eval);
+  ASSERT_EQ(eval_gpu.logits.shape(), eval_cpu.logits.shape());
+  const std::vector<double> logits_cpu = eval_cpu.logits.to_vector<double>(),
+                            logits_gpu = eval_gpu.logits.to_vector<double>();
+  for (std::size_t i = 0; i < logits_cpu.size(); ++i)
+    ASSERT_NEAR(logits_gpu[i], logits_cpu[i], 1e-4 * (1.0 + std::fabs(logits_cpu[i]))) << "logit " << i;
+  std::vector<std::string> images;
+  for (const auto& entry : fs::directory_iterator(fs::path(data) / "FER2013Valid"))
+    if (entry.path().extension() == ".png" && images.size() < 3) images.push_back(entry.path().string());
+  ASSERT_FALSE(images.empty());
+  const auto p_cpu = predict_images(gpu_dir, images, "cpu"), p_gpu = predict_images(gpu_dir, images, "cuda");
+  ASSERT_EQ(p_gpu.size(), p_cpu.size());
+  for (std::size_t i = 0; i < p_cpu.size(); ++i)
+    for (std::size_t k = 0; k < p_cpu[i].size(); ++k) EXPECT_NEAR(p_gpu[i][k], p_cpu[i][k], 1e-5) << images[i];
   for (const auto& d : {data, cpu_dir, gpu_dir}) fs::remove_all(d);
 }
 
