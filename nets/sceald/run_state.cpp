@@ -140,7 +140,10 @@ std::vector<std::pair<std::string, Tensor>> on_cpu(std::vector<std::pair<std::st
 
 static std::string class_names_csv() {
   std::string s;
-  for (auto n : data::kExpressionNames) s += (s.empty() ? "" : ",") + std::string(n);
+  for (auto n : data::kExpressionNames) {
+    if (!s.empty()) s += ',';
+    s += n;
+  }
   return s;
 }
 
