@@ -52,10 +52,12 @@ def write_safetensors(path, named, metadata):
 
 
 class Fixture:
-    """Collects the cases of one file."""
+    """Collects the cases of one file, fixtures/<prefix>_<op>.safetensors."""
 
-    def __init__(self, op):
+    def __init__(self, op, prefix="ops", generator=GENERATOR):
         self.op = op
+        self.prefix = prefix
+        self.generator = generator
         self.cases = []
         self.named = []
 
@@ -74,8 +76,8 @@ class Fixture:
             self.named.append((f"{case}.{key}", torch.tensor(v, dtype=torch.int64)))
 
     def write(self):
-        path = os.path.join(OUT_DIR, f"ops_{self.op}.safetensors")
-        meta = {"torch_version": torch.__version__, "generator": GENERATOR, "op": self.op,
+        path = os.path.join(OUT_DIR, f"{self.prefix}_{self.op}.safetensors")
+        meta = {"torch_version": torch.__version__, "generator": self.generator, "op": self.op,
                 "cases": ",".join(self.cases)}
         write_safetensors(path, self.named, meta)
         print(f"{os.path.relpath(path, os.path.dirname(os.path.dirname(HERE)))}: "

@@ -21,7 +21,6 @@ by hand (no safetensors package needed).
 """
 import math
 import os
-import zlib
 
 import torch
 
@@ -31,38 +30,20 @@ GENERATOR = "tests/golden/make_optim_fixtures.py"
 F64 = torch.float64
 STEPS = 5
 
-# One safetensors writer for all generators (the ops generator's).
-from make_fixtures import write_safetensors  # noqa: E402
+# One fixture writer for all generators (the ops generator's).
+import make_fixtures  # noqa: E402
 
 
-class Fixture:
-    """Collects the cases of one file."""
+class Fixture(make_fixtures.Fixture):
+    """The ops generator's fixture, written as fixtures/optim_<op>.safetensors, with scalar hyper-parameters."""
 
     def __init__(self, op):
-        self.op = op
-        self.cases = []
-        self.named = []
-
-    def case(self, name):
-        torch.manual_seed(zlib.crc32(name.encode()))
-        self.cases.append(name)
-        return name
-
-    def put(self, case, **tensors):
-        for key, t in tensors.items():
-            self.named.append((f"{case}.{key}", t.detach().clone()))
+        super().__init__(op, prefix="optim", generator=GENERATOR)
 
     def scalars(self, case, **values):
         for key, v in values.items():
             dtype = torch.int64 if isinstance(v, (bool, int)) else F64
             self.named.append((f"{case}.{key}", torch.tensor(int(v) if dtype == torch.int64 else v, dtype=dtype)))
-
-    def write(self):
-        path = os.path.join(OUT_DIR, f"optim_{self.op}.safetensors")
-        meta = {"torch_version": torch.__version__, "generator": GENERATOR, "op": self.op,
-                "cases": ",".join(self.cases)}
-        write_safetensors(path, self.named, meta)
-        print(f"wrote {path} ({os.path.getsize(path)} bytes, cases: {', '.join(self.cases)})")
 
 
 def optimiser_case(fx, name, make_optimizer, b_has_grad=(1,) * STEPS, **hyper):
