@@ -50,11 +50,17 @@ void prelu_forward(const Tensor& x, const Tensor& weight, const Tensor& y, std::
 
 void prelu_backward(const Tensor& x, const Tensor& weight, const Tensor& g, const Tensor& gx, const Tensor& gw,
                     std::int64_t outer, std::int64_t channels, std::int64_t inner) {
-  run_op("prelu backward", x.dtype(), {&x, &weight, &g, &gx, &gw}, [&](auto tag, cudaStream_t stream) {
+  OpContext ctx("prelu backward", {&x, &weight, &g, &gx, &gw});
+  const std::size_t scratch_bytes = gw.defined() ? kc::prelu_grad_weight_scratch_bytes(outer, channels) : 0;
+  Tensor scratch;
+  if (scratch_bytes > 0)
+    scratch = scratch_doubles(static_cast<std::int64_t>(scratch_bytes / sizeof(double)), ctx.device());
+  dispatch_floating(x.dtype(), "prelu backward", [&](auto tag) {
     using T = decltype(tag);
     kc::prelu_backward<T>(ptr<const T>(x), ptr<const T>(weight), ptr<const T>(g), ptr<T>(gx), ptr<T>(gw), outer,
-                          channels, inner, stream);
+                          channels, inner, ptr<double>(scratch), ctx.stream());
   });
+  ctx.finish();
 }
 
 void dropout_forward(const Tensor& x, const Tensor& y, const Tensor& mask, std::uint64_t seed, std::uint64_t start,

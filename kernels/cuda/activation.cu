@@ -1,5 +1,6 @@
 #include "kernels/cuda/activation.cuh"
 #include "kernels/cuda/launch.cuh"
+#include "kernels/cuda/plane_sums.cuh"
 #include "kernels/philox.h"
 
 namespace sceald::kernels::cuda {
@@ -55,21 +56,16 @@ __global__ void prelu_grad_input_kernel(const T* x, const T* weight, const T* g,
   }
 }
 
-// One block per channel: sum over (o, i) of g x where x <= 0.
+// The weight gradient's term of element j: g x where x <= 0 (NaN x included,
+// as the CPU's !(x > 0)), for plane_sums_kernel.
 template <typename T>
-__global__ void prelu_grad_weight_kernel(const T* x, const T* g, T* grad_weight, std::int64_t outer,
-                                         std::int64_t channels, std::int64_t inner) {
-  __shared__ double shared[kThreads];
-  for (std::int64_t c = blockIdx.x; c < channels; c += gridDim.x) {
-    double acc = 0.0;
-    for (std::int64_t k = threadIdx.x; k < outer * inner; k += kThreads) {
-      const std::int64_t j = ((k / inner) * channels + c) * inner + k % inner;
-      if (!(x[j] > T(0))) acc += static_cast<double>(g[j]) * static_cast<double>(x[j]);
-    }
-    const double total = block_sum(acc, shared);
-    if (threadIdx.x == 0) grad_weight[c] = static_cast<T>(total);
+struct NegativePartTerm {
+  const T* x;
+  const T* g;
+  __device__ double operator()(std::int64_t j) const {
+    return x[j] > T(0) ? 0.0 : static_cast<double>(g[j]) * static_cast<double>(x[j]);
   }
-}
+};
 
 template <typename T>
 __global__ void dropout_kernel(const T* x, T* y, T* mask, std::int64_t n, std::uint64_t seed, std::uint64_t start,
@@ -121,17 +117,32 @@ void prelu_forward(const T* x, const T* weight, T* y, std::int64_t outer, std::i
   SCEALD_CUDA_LAUNCH_CHECK();
 }
 
+std::size_t prelu_grad_weight_scratch_bytes(std::int64_t outer, std::int64_t channels) {
+  return plane_sums_scratch_bytes(outer, channels);
+}
+
 template <typename T>
 void prelu_backward(const T* x, const T* weight, const T* g, T* gx, T* grad_weight, std::int64_t outer,
-                    std::int64_t channels, std::int64_t inner, cudaStream_t stream) {
+                    std::int64_t channels, std::int64_t inner, double* scratch, cudaStream_t stream) {
   const std::int64_t n = outer * channels * inner;
   if (gx && n > 0) {
     prelu_grad_input_kernel<T><<<grid_for(n), kThreads, 0, stream>>>(x, weight, g, gx, channels, inner, n);
     SCEALD_CUDA_LAUNCH_CHECK();
   }
-  if (grad_weight && channels > 0) {
-    prelu_grad_weight_kernel<T>
-        <<<grid_for(channels, 1), kThreads, 0, stream>>>(x, g, grad_weight, outer, channels, inner);
+  if (!grad_weight || channels == 0) return;
+  if (n == 0) {
+    SCEALD_CUDA_OK(cudaMemsetAsync(grad_weight, 0, static_cast<std::size_t>(channels) * sizeof(T), stream));
+    return;
+  }
+  if (outer > 1 && scratch == nullptr)
+    throw std::runtime_error(
+        "prelu_backward: the weight gradient needs a scratch buffer (prelu_grad_weight_scratch_bytes)");
+  // One block per (outer, channel) plane, then each channel's planes in order.
+  plane_sums_kernel<T, NegativePartTerm<T>><<<grid_for(outer * channels, 1), kThreads, 0, stream>>>(
+      NegativePartTerm<T>{x, g}, grad_weight, scratch, outer, channels, inner);
+  SCEALD_CUDA_LAUNCH_CHECK();
+  if (outer > 1) {
+    channel_partials_kernel<T><<<grid_for(channels), kThreads, 0, stream>>>(scratch, grad_weight, outer, channels);
     SCEALD_CUDA_LAUNCH_CHECK();
   }
 }
@@ -152,7 +163,7 @@ void dropout_forward(const T* x, T* y, T* mask, std::int64_t n, std::uint64_t se
   template void sigmoid_backward<T>(const T*, const T*, T*, std::int64_t, cudaStream_t);                          \
   template void prelu_forward<T>(const T*, const T*, T*, std::int64_t, std::int64_t, std::int64_t, cudaStream_t); \
   template void prelu_backward<T>(const T*, const T*, const T*, T*, T*, std::int64_t, std::int64_t, std::int64_t, \
-                                  cudaStream_t);                                                                  \
+                                  double*, cudaStream_t);                                                         \
   template void dropout_forward<T>(const T*, T*, T*, std::int64_t, std::uint64_t, std::uint64_t, double, cudaStream_t);
 SCEALD_INSTANTIATE(float)
 SCEALD_INSTANTIATE(double)

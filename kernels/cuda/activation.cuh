@@ -5,6 +5,7 @@
 
 #include <cuda_runtime_api.h>
 
+#include <cstddef>
 #include <cstdint>
 
 namespace sceald::kernels::cuda {
@@ -26,11 +27,17 @@ void sigmoid_backward(const T* y, const T* g, T* gx, std::int64_t n, cudaStream_
 template <typename T>
 void prelu_forward(const T* x, const T* weight, T* y, std::int64_t outer, std::int64_t channels, std::int64_t inner,
                    cudaStream_t stream);
+// Scratch bytes prelu_backward's weight gradient needs: one double per
+// (outer, channel) plane when outer > 1, else 0.
+std::size_t prelu_grad_weight_scratch_bytes(std::int64_t outer, std::int64_t channels);
 // gx = g (x > 0 ? 1 : weight[c]); grad_weight[c] = sum over x <= 0 of g x
-// (double accumulation, fixed order). Either output may be null.
+// (double accumulation, fixed order: each (outer, channel) plane, then the
+// planes in order). Either output may be null; `scratch` holds
+// prelu_grad_weight_scratch_bytes bytes of device memory when grad_weight is
+// wanted.
 template <typename T>
 void prelu_backward(const T* x, const T* weight, const T* g, T* gx, T* grad_weight, std::int64_t outer,
-                    std::int64_t channels, std::int64_t inner, cudaStream_t stream);
+                    std::int64_t channels, std::int64_t inner, double* scratch, cudaStream_t stream);
 
 // The same mask as kernels::cpu::dropout_forward for the same (seed, start):
 // mask[i] = u_i >= p ? 1 / (1 - p) : 0 with u_i from Philox word i; y = x mask.

@@ -1,4 +1,5 @@
 #include "kernels/cuda/launch.cuh"
+#include "kernels/cuda/plane_sums.cuh"
 #include "kernels/cuda/reduce.cuh"
 
 namespace sceald::kernels::cuda {
@@ -74,39 +75,12 @@ __global__ void sum_partials_kernel(const double* partial, T* out, std::int64_t 
   }
 }
 
-// Plane (b, c) of x [n, channels, inner]: one block sums its inner values,
-// which are contiguous (coalesced reads, no index division per element).
-// Writes the double sum to partial[c * n + b], or, with n == 1, the value to
-// out[c]. One block per plane keeps the GPU busy where one per channel would
-// not (VGG16's conv1 bias gradient: 64 channels, 64 images).
+// The value of element j, for plane_sums_kernel.
 template <typename T>
-__global__ void sum_planes_kernel(const T* x, T* out, double* partial, std::int64_t n, std::int64_t channels,
-                                  std::int64_t inner) {
-  __shared__ double shared[kThreads];
-  for (std::int64_t plane = blockIdx.x; plane < n * channels; plane += gridDim.x) {
-    const T* p = x + plane * inner;
-    double acc = 0.0;
-    for (std::int64_t i = threadIdx.x; i < inner; i += kThreads) acc += static_cast<double>(p[i]);
-    const double total = block_sum(acc, shared);
-    if (threadIdx.x == 0) {
-      const std::int64_t b = plane / channels, c = plane % channels;
-      if (n == 1)
-        out[c] = static_cast<T>(total);
-      else
-        partial[c * n + b] = total;
-    }
-  }
-}
-
-// Second pass: out[c] = the sum of partial[c, 0..n) in image order.
-template <typename T>
-__global__ void sum_channel_partials_kernel(const double* partial, T* out, std::int64_t n, std::int64_t channels) {
-  for (std::int64_t c = global_index(); c < channels; c += global_stride()) {
-    double acc = 0.0;
-    for (std::int64_t b = 0; b < n; ++b) acc += partial[c * n + b];
-    out[c] = static_cast<T>(acc);
-  }
-}
+struct Value {
+  const T* x;
+  __device__ double operator()(std::int64_t j) const { return static_cast<double>(x[j]); }
+};
 
 }  // namespace
 
@@ -139,7 +113,7 @@ void sum_middle_axis(const T* x, T* out, std::int64_t outer, std::int64_t reduce
 }
 
 std::size_t sum_per_channel_scratch_bytes(std::int64_t n, std::int64_t channels, std::int64_t) {
-  return n > 1 ? static_cast<std::size_t>(n * channels) * sizeof(double) : 0;
+  return plane_sums_scratch_bytes(n, channels);
 }
 
 template <typename T>
@@ -153,10 +127,11 @@ void sum_per_channel(const T* x, T* out, std::int64_t n, std::int64_t channels, 
   if (n > 1 && scratch == nullptr)
     throw std::runtime_error(
         "sum_per_channel: more than one image needs a scratch buffer (sum_per_channel_scratch_bytes)");
-  sum_planes_kernel<T><<<grid_for(n * channels, 1), kThreads, 0, stream>>>(x, out, scratch, n, channels, inner);
+  plane_sums_kernel<T, Value<T>><<<grid_for(n * channels, 1), kThreads, 0, stream>>>(Value<T>{x}, out, scratch, n,
+                                                                                      channels, inner);
   SCEALD_CUDA_LAUNCH_CHECK();
   if (n > 1) {
-    sum_channel_partials_kernel<T><<<grid_for(channels), kThreads, 0, stream>>>(scratch, out, n, channels);
+    channel_partials_kernel<T><<<grid_for(channels), kThreads, 0, stream>>>(scratch, out, n, channels);
     SCEALD_CUDA_LAUNCH_CHECK();
   }
 }

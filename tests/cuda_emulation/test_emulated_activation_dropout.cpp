@@ -64,22 +64,38 @@ TYPED_TEST(EmulatedActivation, PreluPerChannelAndShared) {
     emulated::prelu_forward(x.data(), weight.data(), y.data(), kOuter, channels, inner, nullptr);
     EXPECT_TRUE(matches_twin(y, y_cpu));
 
+    // The weight gradient's device scratch (per-plane sums), poisoned: a sum read before it is written shows.
+    std::vector<double> scratch =
+        poisoned<double>(emulated::prelu_grad_weight_scratch_bytes(kOuter, channels) / sizeof(double));
     std::vector<T> gx_cpu(kCount), gw_cpu(c), gx = poisoned<T>(kCount), gw = poisoned<T>(c);
     kernels::cpu::prelu_backward(x.data(), weight.data(), g.data(), gx_cpu.data(), gw_cpu.data(), kOuter, channels,
                                  inner);
-    emulated::prelu_backward(x.data(), weight.data(), g.data(), gx.data(), gw.data(), kOuter, channels, inner, nullptr);
+    emulated::prelu_backward(x.data(), weight.data(), g.data(), gx.data(), gw.data(), kOuter, channels, inner,
+                             scratch.data(), nullptr);
     EXPECT_TRUE(matches_twin(gx, gx_cpu));
     EXPECT_TRUE(matches_twin(gw, gw_cpu, reduction(dtype_v<T>)));
 
     // Either gradient alone.
     std::vector<T> gx_alone = poisoned<T>(kCount), gw_alone = poisoned<T>(c);
     emulated::prelu_backward(x.data(), weight.data(), g.data(), gx_alone.data(), static_cast<T*>(nullptr), kOuter,
-                             channels, inner, nullptr);
+                             channels, inner, nullptr, nullptr);
+    scratch = poisoned<double>(scratch.size());
     emulated::prelu_backward(x.data(), weight.data(), g.data(), static_cast<T*>(nullptr), gw_alone.data(), kOuter,
-                             channels, inner, nullptr);
+                             channels, inner, scratch.data(), nullptr);
     EXPECT_TRUE(matches_twin(gx_alone, gx_cpu));
     EXPECT_TRUE(matches_twin(gw_alone, gw_cpu, reduction(dtype_v<T>)));
   }
+}
+
+// A weight gradient over several planes per channel needs the scratch buffer.
+TYPED_TEST(EmulatedActivation, PreluWeightGradientWithoutScratchIsAnError) {
+  using T = TypeParam;
+  ASSERT_GT(emulated::prelu_grad_weight_scratch_bytes(kOuter, kChannels), 0u);
+  const std::vector<T> x = random_values<T>(kCount, 5), g = random_values<T>(kCount, 6), weight(kChannels, T(0.25));
+  std::vector<T> gw(kChannels);
+  EXPECT_THROW(emulated::prelu_backward(x.data(), weight.data(), g.data(), static_cast<T*>(nullptr), gw.data(), kOuter,
+                                        kChannels, kCount / kOuter / kChannels, nullptr, nullptr),
+               std::runtime_error);
 }
 
 // The same Philox words, hence the same mask, for any (seed, start).
