@@ -49,6 +49,14 @@ std::atomic<bool> poison_flag{false};
 void set_poison_allocations(bool on) { poison_flag.store(on); }
 bool poison_allocations() { return poison_flag.load(); }
 
+bool caching_enabled() {
+  static const bool enabled = [] {
+    const char* v = std::getenv("SCEALD_CUDA_NO_CACHE");
+    return !(v != nullptr && std::strcmp(v, "1") == 0);
+  }();
+  return enabled;
+}
+
 std::string memory_summary(int device) {
   const MemoryStats s = memory_stats(device);
   return str_cat("cuda:", device, " memory: in use ", format_bytes(s.in_use_bytes), " (peak ",
@@ -111,7 +119,7 @@ class CachingAllocator {
     DeviceCache& cache = cache_for(b.device);
     cache.stats.in_use_bytes -= b.size;
     cache.stats.requested_bytes -= b.requested;
-    if (caching_disabled()) {
+    if (!caching_enabled()) {
       // Debug mode: wait for the work that may still use the block, then free it.
       // A deleter must not throw; clear any error so that no later launch check reports it as its own.
       const bool freed = cudaSetDevice(b.device) == cudaSuccess && cudaDeviceSynchronize() == cudaSuccess &&
@@ -148,14 +156,6 @@ class CachingAllocator {
     std::map<std::size_t, std::vector<void*>> free_blocks;
     MemoryStats stats;
   };
-
-  static bool caching_disabled() {
-    static const bool disabled = [] {
-      const char* v = std::getenv("SCEALD_CUDA_NO_CACHE");
-      return v != nullptr && std::strcmp(v, "1") == 0;
-    }();
-    return disabled;
-  }
 
   DeviceCache& cache_for(int device) {
     if (device >= static_cast<int>(caches_.size())) caches_.resize(static_cast<std::size_t>(device) + 1);

@@ -59,6 +59,9 @@ std::string memory_summary(int device);
 // "1.50 GiB", "512.0 KiB", "17 B".
 std::string format_bytes(std::size_t bytes);
 
+// False when SCEALD_CUDA_NO_CACHE=1: every block goes back to the driver at once.
+bool caching_enabled();
+
 void set_poison_allocations(bool on);
 bool poison_allocations();
 
