@@ -519,9 +519,11 @@ cudnnStatus_t create(const char* api, Desc** desc) {
   return CUDNN_STATUS_SUCCESS;
 }
 
-// Format, type and sizes of a 4-d tensor or filter descriptor.
-cudnnStatus_t check_4d(const char* api, cudnnTensorFormat_t format, cudnnDataType_t type, int a, int b, int c,
-                       int d) {
+// Sets a 4-d tensor or filter descriptor after checking its format, type and sizes.
+template <typename Desc>
+cudnnStatus_t set_4d(const char* api, Desc* desc, cudnnTensorFormat_t format, cudnnDataType_t type, int a, int b,
+                     int c, int d) {
+  if (!desc) return fail(api, CUDNN_STATUS_BAD_PARAM, "the descriptor is null");
   if (format != CUDNN_TENSOR_NCHW)
     return fail(api, CUDNN_STATUS_BAD_PARAM,
                 "format " + std::to_string(static_cast<int>(format)) + " (the emulation has NCHW only)");
@@ -531,6 +533,7 @@ cudnnStatus_t check_4d(const char* api, cudnnTensorFormat_t format, cudnnDataTyp
   if (a < 1 || b < 1 || c < 1 || d < 1) return fail(api, CUDNN_STATUS_BAD_PARAM, "sizes " + dims(a, b, c, d));
   if (too_many_elements(a, b, c, d))
     return fail(api, CUDNN_STATUS_NOT_SUPPORTED, "sizes " + dims(a, b, c, d) + " exceed 2^31 - 1 elements");
+  *desc = {true, type, a, b, c, d};
   return CUDNN_STATUS_SUCCESS;
 }
 
@@ -577,11 +580,7 @@ cudnnStatus_t cudnnCreateTensorDescriptor(cudnnTensorDescriptor_t* tensorDesc) {
 
 cudnnStatus_t cudnnSetTensor4dDescriptor(cudnnTensorDescriptor_t tensorDesc, cudnnTensorFormat_t format,
                                          cudnnDataType_t dataType, int n, int c, int h, int w) {
-  const char* api = "cudnnSetTensor4dDescriptor";
-  if (!tensorDesc) return fail(api, CUDNN_STATUS_BAD_PARAM, "the descriptor is null");
-  if (const cudnnStatus_t s = check_4d(api, format, dataType, n, c, h, w); s != CUDNN_STATUS_SUCCESS) return s;
-  *tensorDesc = {true, dataType, n, c, h, w};
-  return CUDNN_STATUS_SUCCESS;
+  return set_4d("cudnnSetTensor4dDescriptor", tensorDesc, format, dataType, n, c, h, w);
 }
 
 cudnnStatus_t cudnnDestroyTensorDescriptor(cudnnTensorDescriptor_t tensorDesc) {
@@ -595,11 +594,7 @@ cudnnStatus_t cudnnCreateFilterDescriptor(cudnnFilterDescriptor_t* filterDesc) {
 
 cudnnStatus_t cudnnSetFilter4dDescriptor(cudnnFilterDescriptor_t filterDesc, cudnnDataType_t dataType,
                                          cudnnTensorFormat_t format, int k, int c, int h, int w) {
-  const char* api = "cudnnSetFilter4dDescriptor";
-  if (!filterDesc) return fail(api, CUDNN_STATUS_BAD_PARAM, "the descriptor is null");
-  if (const cudnnStatus_t s = check_4d(api, format, dataType, k, c, h, w); s != CUDNN_STATUS_SUCCESS) return s;
-  *filterDesc = {true, dataType, k, c, h, w};
-  return CUDNN_STATUS_SUCCESS;
+  return set_4d("cudnnSetFilter4dDescriptor", filterDesc, format, dataType, k, c, h, w);
 }
 
 cudnnStatus_t cudnnDestroyFilterDescriptor(cudnnFilterDescriptor_t filterDesc) {
