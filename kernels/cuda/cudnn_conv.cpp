@@ -278,7 +278,7 @@ void run(Plan& plan, Direction d, ConvWorkspace& workspace, Launch&& launch) {
     const cudnnStatus_t status = launch(c.algo, ws, c.workspace);
     if (status == CUDNN_STATUS_SUCCESS) return;
     if (!not_supported(status)) fail_cudnn(direction_name(d), status, __FILE__, __LINE__);
-    refused += " " + std::to_string(c.algo) + " (" + cudnnGetErrorString(status) + ")";
+    refused.append(" ").append(std::to_string(c.algo)).append(" (").append(cudnnGetErrorString(status)).append(")");
   }
   throw std::runtime_error(std::string(direction_name(d)) + ": no cuDNN algorithm could run" +
                            (short_of_memory ? "; out of GPU memory for the workspace: lower the batch size" : "") +
