@@ -65,8 +65,9 @@ const char* type_name(cudnnDataType_t t) {
 bool is_tensor_op(cudnnMathType_t m) { return m == CUDNN_TENSOR_OP_MATH || m == CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION; }
 
 std::string dims(std::int64_t a, std::int64_t b, std::int64_t c, std::int64_t d) {
-  return "[" + std::to_string(a) + ", " + std::to_string(b) + ", " + std::to_string(c) + ", " + std::to_string(d) +
-         "]";
+  std::string s = "[";
+  for (std::int64_t v : {a, b, c, d}) s.append(s.size() > 1 ? ", " : "").append(std::to_string(v));
+  return s + "]";
 }
 
 // cuDNN's legacy descriptors hold at most 2^31 - 1 elements.
