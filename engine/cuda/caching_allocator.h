@@ -13,8 +13,8 @@
 // stream (engine/cuda/context.h): a block freed by the host is only handed to
 // work queued after the work that used it.
 //
-// Debug switches: SCEALD_CUDA_NO_CACHE=1 (read at first use) frees blocks at
-// once (for compute-sanitizer); set_poison_allocations(true) fills every
+// Debug switches: SCEALD_CUDA_NO_CACHE=1 (read at first use) allocates blocks
+// of exactly the requested size and frees them at once (for compute-sanitizer); set_poison_allocations(true) fills every
 // handed-out block with 0xFF bytes, a NaN in float32 and float64, so a kernel
 // that leaves an output element unwritten is caught by the comparison tests.
 // Plain C++ API: in a build without CUDA the counters are zero and
