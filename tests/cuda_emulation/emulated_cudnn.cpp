@@ -538,6 +538,14 @@ cudnnStatus_t set_4d(const char* api, Desc* desc, cudnnTensorFormat_t format, cu
   return CUDNN_STATUS_SUCCESS;
 }
 
+// The *AlgorithmMaxCount functions: the number of algorithms of one direction.
+cudnnStatus_t max_count(const char* api, cudnnHandle_t handle, int* count, int value) {
+  if (!handle) return fail(api, CUDNN_STATUS_BAD_PARAM, "the handle is null");
+  if (!count) return fail(api, CUDNN_STATUS_BAD_PARAM_NULL_POINTER, "count is null");
+  *count = value;
+  return CUDNN_STATUS_SUCCESS;
+}
+
 }  // namespace
 
 // ---- the API
@@ -662,11 +670,7 @@ cudnnStatus_t cudnnGetConvolution2dForwardOutputDim(const cudnnConvolutionDescri
 }
 
 cudnnStatus_t cudnnGetConvolutionForwardAlgorithmMaxCount(cudnnHandle_t handle, int* count) {
-  const char* api = "cudnnGetConvolutionForwardAlgorithmMaxCount";
-  if (!handle) return fail(api, CUDNN_STATUS_BAD_PARAM, "the handle is null");
-  if (!count) return fail(api, CUDNN_STATUS_BAD_PARAM_NULL_POINTER, "count is null");
-  *count = CUDNN_CONVOLUTION_FWD_ALGO_COUNT;
-  return CUDNN_STATUS_SUCCESS;
+  return max_count("cudnnGetConvolutionForwardAlgorithmMaxCount", handle, count, CUDNN_CONVOLUTION_FWD_ALGO_COUNT);
 }
 
 cudnnStatus_t cudnnGetConvolutionForwardAlgorithm_v7(cudnnHandle_t handle, const cudnnTensorDescriptor_t srcDesc,
@@ -698,11 +702,8 @@ cudnnStatus_t cudnnConvolutionForward(cudnnHandle_t handle, const void* alpha, c
 }
 
 cudnnStatus_t cudnnGetConvolutionBackwardDataAlgorithmMaxCount(cudnnHandle_t handle, int* count) {
-  const char* api = "cudnnGetConvolutionBackwardDataAlgorithmMaxCount";
-  if (!handle) return fail(api, CUDNN_STATUS_BAD_PARAM, "the handle is null");
-  if (!count) return fail(api, CUDNN_STATUS_BAD_PARAM_NULL_POINTER, "count is null");
-  *count = CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT;
-  return CUDNN_STATUS_SUCCESS;
+  return max_count("cudnnGetConvolutionBackwardDataAlgorithmMaxCount", handle, count,
+                   CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT);
 }
 
 cudnnStatus_t cudnnGetConvolutionBackwardDataAlgorithm_v7(cudnnHandle_t handle,
@@ -737,11 +738,8 @@ cudnnStatus_t cudnnConvolutionBackwardData(cudnnHandle_t handle, const void* alp
 }
 
 cudnnStatus_t cudnnGetConvolutionBackwardFilterAlgorithmMaxCount(cudnnHandle_t handle, int* count) {
-  const char* api = "cudnnGetConvolutionBackwardFilterAlgorithmMaxCount";
-  if (!handle) return fail(api, CUDNN_STATUS_BAD_PARAM, "the handle is null");
-  if (!count) return fail(api, CUDNN_STATUS_BAD_PARAM_NULL_POINTER, "count is null");
-  *count = CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT;
-  return CUDNN_STATUS_SUCCESS;
+  return max_count("cudnnGetConvolutionBackwardFilterAlgorithmMaxCount", handle, count,
+                   CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT);
 }
 
 cudnnStatus_t cudnnGetConvolutionBackwardFilterAlgorithm_v7(cudnnHandle_t handle,
