@@ -2,10 +2,12 @@
 // list of Samples (an image file and a label in the canonical class order of
 // expressions.h) plus a report of what was left out and why. Readers only
 // index files and labels; images are decoded later by the loader
-// (decode.h), so opening even a large dataset is quick.
+// (decode.h), so opening even a large dataset is quick. (FER2013's CSV holds
+// its pixels in the label file; that reader keeps them in the samples.)
 //
 // Layouts (split names are train, valid, test for every dataset):
 //   ferplus    root/FER2013Train|FER2013Valid|FER2013Test/label.csv + PNGs  (ferplus.h)
+//              or root/fer2013.csv + root/fer2013new.csv                   (fer2013_csv.h)
 //   rafdb      root/EmoLabel/list_patition_label.txt + Image/aligned/        (rafdb.h)
 //   affectnet  root/training.csv, root/validation.csv + images               (affectnet.h)
 //   folder     root/<class>/* or root/<split>/<class>/*                       (folder_dataset.h)
@@ -19,12 +21,14 @@
 #include <array>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "engine/data/expressions.h"
+#include "engine/data/image.h"
 #include "engine/data/transforms.h"
 
 namespace sceald::data {
@@ -42,6 +46,9 @@ struct Sample {
   // kept classes).
   std::optional<std::array<float, kNumExpressions>> distribution;
   std::optional<CropBox> crop;  // AffectNet's face box
+  // The pixels themselves, for datasets whose label file holds them
+  // (FER2013's CSV, fer2013_csv.h); null means decode `path`.
+  std::shared_ptr<const Image> image;
   int original_label = -1;      // the label before synthetic noise (label_noise.h); -1 when none was added
 };
 

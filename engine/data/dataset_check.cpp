@@ -39,7 +39,7 @@ void decode_all(const Dataset& dataset, SplitCheck& result, const CheckOptions& 
   for (std::int64_t i = 0; i < n; ++i) {
     const Sample& s = dataset.samples[static_cast<std::size_t>(i)];
     try {
-      const Image image = decode_image(s.path);
+      const Image image = s.image ? *s.image : decode_image(s.path);  // pixels held by the label file
       formats[static_cast<std::size_t>(i)] = image.str();
       if (s.crop) {
         const CropBox& c = *s.crop;

@@ -3,6 +3,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "engine/data/fer2013_csv.h"
 #include "engine/data/reader_support.h"
 #include "engine/error.h"
 
@@ -34,12 +35,7 @@ std::vector<LabelRow> read_label_csv(const std::string& path) {
     row.name = detail::trim(fields[0]);
     row.line = reader.line_number();
     SCEALD_CHECK(!row.name.empty(), where, ": field 1 (name) is empty");
-    for (int c = 0; c < kFerPlusVoteColumns; ++c) {
-      const std::string field = str_cat(c + 3, " (votes for ", kFerPlusColumns[c], ")");
-      const std::int64_t v = detail::parse_int_field(fields[c + 2], where, field);
-      SCEALD_CHECK(v >= 0 && v <= 1000000, where, ": field ", field, ": a vote count must be a small non-negative integer, got ", v);
-      row.votes[c] = static_cast<int>(v);
-    }
+    row.votes = parse_ferplus_votes(fields, 2, where);
     rows.push_back(std::move(row));
   }
   return rows;
@@ -51,20 +47,6 @@ struct Fer2013Entry {
   int label = -1;
   std::string drop_reason;  // "tied_conflict", "unmatched", "duplicate name"
 };
-
-int parse_fer2013_label(const std::string& text, const std::string& where) {
-  const std::string t = detail::trim(text);
-  if (!t.empty() && t.find_first_not_of("0123456789") == std::string::npos) {
-    const std::int64_t v = detail::parse_int_field(t, where, "2 (fer2013_label)");
-    SCEALD_CHECK(v >= 0 && v < kNumExpressions, where, ": field 2 (fer2013_label): unknown label '", text,
-                 "' (FER2013's labels are 0..6)");
-    return kFer2013ToCanonical[static_cast<std::size_t>(v)];
-  }
-  const std::optional<int> label = expression_from_name(t);
-  SCEALD_CHECK(label.has_value(), where, ": field 2 (fer2013_label): unknown label '", text,
-               "' (expected 0..6 in FER2013's order or a class name such as anger, happiness, neutral)");
-  return *label;
-}
 
 std::unordered_map<std::string, Fer2013Entry> read_fer2013_labels(const std::string& path) {
   std::unordered_map<std::string, Fer2013Entry> entries;
@@ -89,7 +71,7 @@ std::unordered_map<std::string, Fer2013Entry> read_fer2013_labels(const std::str
     const std::string status = detail::trim(fields[3]);
     Fer2013Entry entry;
     if (status == "unique" || status == "tied_same_label") {
-      entry.label = parse_fer2013_label(fields[1], where);
+      entry.label = parse_fer2013_label(fields[1], where, "2 (fer2013_label)");
     } else if (status == "tied_conflict" || status == "unmatched") {
       entry.drop_reason = status;
     } else {
@@ -103,6 +85,60 @@ std::unordered_map<std::string, Fer2013Entry> read_fer2013_labels(const std::str
 }
 
 }  // namespace
+
+FerPlusVotes parse_ferplus_votes(const std::vector<std::string>& fields, std::size_t first, const std::string& where) {
+  SCEALD_CHECK(fields.size() >= first + kFerPlusVoteColumns, where, ": expected ", kFerPlusVoteColumns,
+               " vote fields from field ", first + 1, ", got ", fields.size(), " fields in all");
+  FerPlusVotes votes{};
+  for (int c = 0; c < kFerPlusVoteColumns; ++c) {
+    const std::size_t index = first + static_cast<std::size_t>(c);
+    const std::string field = str_cat(index + 1, " (votes for ", kFerPlusColumns[c], ")");
+    const std::int64_t v = detail::parse_int_field(fields[index], where, field);
+    SCEALD_CHECK(v >= 0 && v <= 1000000, where, ": field ", field,
+                 ": a vote count must be a small non-negative integer, got ", v);
+    votes[c] = static_cast<int>(v);
+  }
+  return votes;
+}
+
+int parse_fer2013_label(const std::string& text, const std::string& where, std::string_view field) {
+  const std::string t = detail::trim(text);
+  if (!t.empty() && t.find_first_not_of("0123456789") == std::string::npos) {
+    const std::int64_t v = detail::parse_int_field(t, where, field);
+    SCEALD_CHECK(v >= 0 && v < kNumExpressions, where, ": field ", field, ": unknown label '", text,
+                 "' (FER2013's labels are 0..6)");
+    return kFer2013ToCanonical[static_cast<std::size_t>(v)];
+  }
+  const std::optional<int> label = expression_from_name(t);
+  SCEALD_CHECK(label.has_value(), where, ": field ", field, ": unknown label '", text,
+               "' (expected 0..6 in FER2013's order or a class name such as anger, happiness, neutral)");
+  return *label;
+}
+
+FerPlusVerdict ferplus_verdict(const FerPlusVotes& votes) {
+  FerPlusVerdict verdict;
+  const int column = ferplus_plurality_column(votes);
+  if (votes[column] == 0) {
+    verdict.drop_reason = "no votes";
+    return verdict;
+  }
+  for (int c = column + 1; c < kFerPlusVoteColumns; ++c) verdict.tied = verdict.tied || votes[c] == votes[column];
+  if (column >= kNumExpressions) {
+    verdict.drop_reason = std::string(kFerPlusColumns[column]);
+    return verdict;
+  }
+  verdict.label = kFerPlusToCanonical[column];
+  verdict.distribution = *ferplus_distribution(votes);  // non-empty: a kept column holds the maximum
+  return verdict;
+}
+
+std::string ferplus_duplicates_note(const std::vector<std::string>& names, const std::string& source) {
+  if (names.empty()) return "";
+  std::string listed;
+  for (std::size_t i = 0; i < names.size() && i < 10; ++i) listed += (i ? ", " : "") + names[i];
+  return str_cat(names.size(), " image names appear on several lines of ", source, " and were dropped: ", listed,
+                 names.size() > 10 ? ", ..." : "");
+}
 
 int ferplus_plurality_column(const FerPlusVotes& votes) {
   int best = 0;
@@ -134,9 +170,13 @@ std::vector<Split> ferplus_splits(const std::string& root) {
   std::vector<Split> splits;
   for (Split s : {Split::Train, Split::Valid, Split::Test})
     if (detail::is_regular_file(join_path(join_path(root, ferplus_split_folder(s)), "label.csv"))) splits.push_back(s);
+  if (splits.empty() && has_fer2013_csv(root)) return fer2013_csv_splits(root);
   if (splits.empty()) {
     const bool is_split_folder = detail::is_regular_file(join_path(root, "label.csv"));
-    detail::throw_expected(kDataset, "FER2013Train/label.csv, FER2013Valid/label.csv or FER2013Test/label.csv", root,
+    detail::throw_expected(kDataset,
+                           "FER2013Train/label.csv, FER2013Valid/label.csv, FER2013Test/label.csv, or fer2013.csv "
+                           "with fer2013new.csv",
+                           root,
                            is_split_folder ? "this looks like one split folder: give its parent as the data root" : "");
   }
   return splits;
@@ -146,9 +186,11 @@ Dataset open_ferplus(const DatasetOptions& options) {
   const std::string folder = join_path(options.root, ferplus_split_folder(options.split));
   const std::string label_csv = join_path(folder, "label.csv");
   if (!detail::is_regular_file(label_csv)) {
+    if (has_fer2013_csv(options.root)) return open_fer2013_csv(options);
     const bool is_split_folder = detail::is_regular_file(join_path(options.root, "label.csv"));
-    detail::throw_expected(kDataset, str_cat(ferplus_split_folder(options.split), "/label.csv (split '",
-                                             split_name(options.split), "')"),
+    detail::throw_expected(kDataset,
+                           str_cat(ferplus_split_folder(options.split), "/label.csv (split '", split_name(options.split),
+                                   "'), or fer2013.csv with fer2013new.csv"),
                            options.root,
                            is_split_folder ? "this looks like one split folder: give its parent as the data root" : "");
   }
@@ -183,25 +225,17 @@ Dataset open_ferplus(const DatasetOptions& options) {
       drop("duplicate name");
       continue;
     }
-    const int column = ferplus_plurality_column(row.votes);
-    if (row.votes[column] == 0) {
-      drop("no votes");
-      continue;
-    }
-    for (int c = column + 1; c < kFerPlusVoteColumns; ++c)
-      if (row.votes[c] == row.votes[column]) {
-        ++ties;
-        break;
-      }
-    if (column >= kNumExpressions) {
-      drop(std::string(kFerPlusColumns[column]));
+    const FerPlusVerdict verdict = ferplus_verdict(row.votes);
+    ties += verdict.tied;
+    if (verdict.label < 0) {
+      drop(verdict.drop_reason);
       continue;
     }
     Sample sample;
     sample.id = row.name;
     sample.path = join_path(folder, row.name);
-    sample.label = kFerPlusToCanonical[column];
-    sample.distribution = ferplus_distribution(row.votes);  // non-empty: a kept column holds the maximum
+    sample.label = verdict.label;
+    sample.distribution = verdict.distribution;
     if (use_fer2013) {
       const auto it = fer2013.find(row.name);
       if (it == fer2013.end()) {
@@ -223,12 +257,7 @@ Dataset open_ferplus(const DatasetOptions& options) {
   }
   if (ties > 0)
     report.notes.push_back(str_cat(ties, " rows have a tied plurality; the first maximal column in label.csv's order was taken"));
-  if (!duplicates.empty()) {
-    std::string names;
-    for (std::size_t i = 0; i < duplicates.size() && i < 10; ++i) names += (i ? ", " : "") + duplicates[i];
-    report.notes.push_back(str_cat(duplicates.size(), " image names appear on several lines of ", label_csv,
-                                   " and were dropped: ", names, duplicates.size() > 10 ? ", ..." : ""));
-  }
+  if (!duplicates.empty()) report.notes.push_back(ferplus_duplicates_note(duplicates, label_csv));
   return ds;
 }
 

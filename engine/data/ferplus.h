@@ -31,6 +31,10 @@
 // A name that appears on several lines of label.csv stands for several
 // source images whose votes and pixels may disagree (one PNG was written over
 // the other): all its rows are dropped ("duplicate name").
+//
+// The same data as FERPlus publishes it (fer2013.csv with fer2013new.csv) is
+// read by fer2013_csv.h, with the same rules, when the root holds no split
+// folder for the split asked for.
 #pragma once
 
 #include <array>
@@ -55,6 +59,30 @@ using FerPlusVotes = std::array<int, kFerPlusVoteColumns>;
 
 // The first column holding the most votes (0..9).
 int ferplus_plurality_column(const FerPlusVotes& votes);
+
+// What the plurality rule makes of one row's votes: the canonical label and
+// the vote distribution, or the reason the row is dropped ("no votes",
+// "contempt", "unknown", "NF"). Both FERPlus layouts (this one and
+// fer2013_csv.h) label rows through it.
+struct FerPlusVerdict {
+  int label = -1;  // -1 when dropped
+  std::string drop_reason;
+  bool tied = false;  // another column holds as many votes as the plurality
+  std::array<float, kNumExpressions> distribution{};
+};
+FerPlusVerdict ferplus_verdict(const FerPlusVotes& votes);
+
+// The ten vote fields fields[first .. first+9] of a row (counted from 1 in
+// messages), each a small non-negative integer; throws naming `where`.
+FerPlusVotes parse_ferplus_votes(const std::vector<std::string>& fields, std::size_t first, const std::string& where);
+
+// FER2013's own label (0..6 in FER2013's order, or a class name) in the
+// canonical order; throws naming `where` and `field` for anything else.
+int parse_fer2013_label(const std::string& text, const std::string& where, std::string_view field);
+
+// The report note for image names found on several rows (all dropped), or ""
+// when there are none; `source` names the file.
+std::string ferplus_duplicates_note(const std::vector<std::string>& names, const std::string& source);
 // The votes of the 7 kept classes in canonical order, divided by their sum;
 // nullopt when they sum to 0.
 std::optional<std::array<float, kNumExpressions>> ferplus_distribution(const FerPlusVotes& votes);
@@ -62,8 +90,11 @@ std::optional<std::array<float, kNumExpressions>> ferplus_distribution(const Fer
 // "FER2013Train", "FER2013Valid", "FER2013Test".
 std::string_view ferplus_split_folder(Split split);
 
+// Reads this layout, or the two CSV files of fer2013_csv.h when the root holds
+// no label.csv for the split but does hold fer2013.csv.
 Dataset open_ferplus(const DatasetOptions& options);
-// The splits whose label.csv exists; throws when there is none.
+// The splits whose label.csv exists (those of fer2013_csv.h when there is
+// none and the root holds fer2013.csv); throws when there is none.
 std::vector<Split> ferplus_splits(const std::string& root);
 
 }  // namespace sceald::data

@@ -64,7 +64,8 @@ Generator augmentation_generator(std::uint64_t seed, std::int64_t epoch, std::in
 
 void load_sample(const Sample& sample, const SampleTransform& t, Generator* augmentation, float* dst) {
   try {
-    Image image = decode_image(sample.path, t.convention.channels);
+    Image image = sample.image ? convert_channels(*sample.image, t.convention.channels)
+                               : decode_image(sample.path, t.convention.channels);
     if (sample.crop) image = crop(image, *sample.crop);
     if (image.width != t.side || image.height != t.side) image = resize(image, t.side, t.side);
     if (t.augment) {

@@ -226,7 +226,9 @@ TEST(FerPlus, AWrongRootSaysWhatWasExpectedAndWhatWasFound) {
                           {"expected FER2013Train/label.csv", "found: label.csv", "give its parent"}));
   EXPECT_EQ(available_splits(ferplus_options(dir.path())), std::vector<Split>{Split::Train});
   EXPECT_TRUE(throws_with([&] { available_splits(ferplus_options(dir / "FER2013Valid")); },
-                          {"FER2013Train/label.csv, FER2013Valid/label.csv or FER2013Test/label.csv", "readme.txt"}));
+                          {"FER2013Train/label.csv, FER2013Valid/label.csv, FER2013Test/label.csv, or fer2013.csv "
+                           "with fer2013new.csv",
+                           "readme.txt"}));
 }
 
 // ---- the real FERPlus labels (../shared/data/ferplus)
