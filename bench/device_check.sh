@@ -13,9 +13,11 @@
 #      (the GpuBench.Vgg16TrainingStep test) and with the PyTorch that
 #      python3 finds on the machine (same model, same step, cudnn.benchmark
 #      off as in our heuristic choice, cudnn.deterministic in fp32 as in our
-#      precise mode), one after the other;
-#   4. print a short table, last: images/s, the ratio sceald / PyTorch, and
-#      the peak memory held by tensors (our allocator's peak in use;
+#      precise mode), one after the other; every step is timed on its own
+#      (each ends by reading the loss, which waits for the GPU);
+#   4. print a short table, last: images/s of the median step, the ratio
+#      sceald / PyTorch, the fastest and slowest step, and the peak memory
+#      tensors asked for (our allocator's peak requested bytes;
 #      torch.cuda.max_memory_allocated).
 #
 # A GPU machine here reaches no package registry and may lack GoogleTest,
@@ -30,7 +32,7 @@
 # Environment (all optional):
 #   SCEALD_DEVICE_BUILD  build directory (default: <repo>/build-device-check)
 #   JOBS                 parallel build jobs (default: nproc)
-#   SCEALD_BENCH_BATCH   batch size (64); SCEALD_BENCH_STEPS timed steps (10);
+#   SCEALD_BENCH_BATCH   batch size (64); SCEALD_BENCH_STEPS timed steps (20);
 #   SCEALD_BENCH_WARMUP  untimed steps first (2)
 #   SKIP_TESTS=1         build and benchmark only
 # Exit status: ctest's (the benchmark table is printed either way); 2 when
@@ -41,7 +43,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BUILD="${SCEALD_DEVICE_BUILD:-$ROOT/build-device-check}"
 JOBS="${JOBS:-$(nproc)}"
 export SCEALD_BENCH_BATCH="${SCEALD_BENCH_BATCH:-64}"
-export SCEALD_BENCH_STEPS="${SCEALD_BENCH_STEPS:-10}"
+export SCEALD_BENCH_STEPS="${SCEALD_BENCH_STEPS:-20}"
 export SCEALD_BENCH_WARMUP="${SCEALD_BENCH_WARMUP:-2}"
 LOG="$BUILD/device_check"
 START=$(date +%s)
@@ -92,10 +94,23 @@ if ! compgen -G "/usr/include/cudnn_version.h" >/dev/null && ! compgen -G "/usr/
     root=$("$py" -c 'import nvidia.cudnn as m; print(list(m.__path__)[0])' 2>/dev/null) || continue
     if [[ -f "$root/include/cudnn_version.h" ]]; then
       CUDNN_ARGS=(-DCUDNN_ROOT="$root")
-      # cuDNN loads its sub-libraries from its own folder later; they need the toolkit's nvrtc and cuBLASLt.
+      # cuDNN loads its sub-libraries from its own folder later, and they need nvrtc and cuBLASLt of
+      # the CUDA major it was built for: the other nvidia wheels' lib folders first (nvidia/cu13/lib,
+      # nvidia/cublas/lib, nvidia/cuda_nvrtc/lib, ...), then the toolkit's.
       export LD_LIBRARY_PATH="$root/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+      for lib in "$(dirname "$root")"/*/lib; do
+        [[ -d "$lib" && "$lib" != "$root/lib" ]] && export LD_LIBRARY_PATH="$LD_LIBRARY_PATH:$lib"
+      done
       [[ -d /usr/local/cuda/lib64 ]] && export LD_LIBRARY_PATH="$LD_LIBRARY_PATH:/usr/local/cuda/lib64"
       echo "cuDNN from the pip wheel: $root"
+      wheel=$("$py" -c 'import importlib.metadata as m
+print(" ".join(sorted(d.metadata["Name"] for d in m.distributions() if (d.metadata["Name"] or "").startswith("nvidia-cudnn"))))' 2>/dev/null)
+      nvcc_major=$(nvcc --version 2>/dev/null | sed -n 's/.*release \([0-9]*\)\..*/\1/p')
+      echo "cuDNN wheel: ${wheel:-unknown}; nvcc CUDA major: ${nvcc_major:-unknown}"
+      if [[ -n "$wheel" && -n "$nvcc_major" && "$wheel" != *"cu$nvcc_major"* ]]; then
+        echo "device_check: WARNING: the cuDNN wheel ($wheel) is not built for CUDA $nvcc_major (nvcc):" \
+             "its sub-libraries may not load; cuDNN errors below would come from that"
+      fi
       break
     fi
   done
@@ -125,7 +140,7 @@ fi
 
 # ---- 3a. this engine
 phase "VGG16 training step, this engine (batch $SCEALD_BENCH_BATCH, $SCEALD_BENCH_STEPS steps per mode)"
-SCEALD_GPU_BENCH=1 timeout "$(budget 120 50)" "$BUILD/tests/sceald_gpu_tests" --gtest_filter='GpuBench.Vgg16TrainingStep' \
+SCEALD_GPU_BENCH=1 SCEALD_CUDNN_VERBOSE=1 timeout "$(budget 120 50)" "$BUILD/tests/sceald_gpu_tests" --gtest_filter='GpuBench.Vgg16TrainingStep' \
   2>&1 | tee "$LOG.sceald" | grep -E "SCEALD_BENCH|memory:|Failure|error|OK|FAILED|SKIPPED"
 
 # ---- 3b. PyTorch on the same machine
@@ -139,7 +154,7 @@ for candidate in python3 /usr/bin/python3; do
 done
 echo "using $(command -v "$PYTHON" || echo "$PYTHON")"
 timeout "$(budget 100 5)" "$PYTHON" - >"$LOG.torch" 2>&1 <<'PY'
-import os, sys, time
+import os, statistics, sys, time
 batch = int(os.environ["SCEALD_BENCH_BATCH"]); steps = int(os.environ["SCEALD_BENCH_STEPS"])
 warmup = int(os.environ["SCEALD_BENCH_WARMUP"])
 try:
@@ -189,22 +204,26 @@ for mode in ("fp32", "tf32"):
         loss = loss_fn(net(x), y)
         loss.backward()
         opt.step()
-        return loss.item()
+        return loss.item()  # waits for the GPU, as the engine's step does
     for _ in range(warmup):
         step()
     torch.cuda.synchronize()
     torch.cuda.reset_peak_memory_stats()
-    t0 = time.perf_counter()
+    step_ms = []
     for _ in range(steps):
+        t0 = time.perf_counter()
         last = step()
-    torch.cuda.synchronize()
-    seconds = time.perf_counter() - t0
+        step_ms.append(1000 * (time.perf_counter() - t0))
+    median = statistics.median(step_ms)
     peak = torch.cuda.max_memory_allocated() / 2**20
-    print(f"SCEALD_BENCH engine=torch mode={mode} batch={batch} steps={steps} images_per_s={batch * steps / seconds:.1f} "
-          f"step_ms={1000 * seconds / steps:.1f} peak_mib={peak:.0f} loss={last:.4f}", flush=True)
+    print(f"SCEALD_BENCH engine=torch mode={mode} batch={batch} steps={steps} images_per_s={batch / (median / 1000):.1f} "
+          f"step_ms={median:.1f} step_ms_min={min(step_ms):.1f} step_ms_max={max(step_ms):.1f} peak_mib={peak:.0f} "
+          f"loss={last:.4f}", flush=True)
     del net, opt, x, y
     torch.cuda.empty_cache()
 PY
+# cuDNN statuses among the algorithms passed over point at the installation (a missing sub-library, say).
+grep -h "^sceald: cuDNN" "$LOG.sceald" 2>/dev/null | grep "CUDNN_STATUS" | head -5
 grep -v "^SCEALD_BENCH" "$LOG.torch" | tail -5
 grep "^SCEALD_BENCH" "$LOG.torch"
 
@@ -214,13 +233,16 @@ field() {  # field <engine> <mode> <key>: the value from the SCEALD_BENCH line, 
   grep -h "^SCEALD_BENCH engine=$1 mode=$2 " "$LOG.sceald" "$LOG.torch" 2>/dev/null | head -1 |
     tr ' ' '\n' | awk -F= -v k="$3" '$1 == k { print $2; found = 1 } END { if (!found) print "-" }'
 }
-printf "%-6s %14s %14s %8s %14s %14s\n" mode "sceald img/s" "torch img/s" ratio "sceald MiB" "torch MiB"
+spread() { echo "$(field "$1" "$2" step_ms_min)-$(field "$1" "$2" step_ms_max)"; }
+printf "%-5s %12s %12s %6s %15s %15s %11s %11s\n" mode "sceald img/s" "torch img/s" ratio "sceald ms range" \
+  "torch ms range" "sceald MiB" "torch MiB"
 for mode in fp32 tf32; do
   ours=$(field sceald "$mode" images_per_s); theirs=$(field torch "$mode" images_per_s)
   ratio=$(awk -v a="$ours" -v b="$theirs" 'BEGIN { if (a + 0 > 0 && b + 0 > 0) printf "%.2f", a / b; else print "-" }')
-  printf "%-6s %14s %14s %8s %14s %14s\n" "$mode" "$ours" "$theirs" "$ratio" \
-    "$(field sceald "$mode" peak_mib)" "$(field torch "$mode" peak_mib)"
+  printf "%-5s %12s %12s %6s %15s %15s %11s %11s\n" "$mode" "$ours" "$theirs" "$ratio" "$(spread sceald "$mode")" \
+    "$(spread torch "$mode")" "$(field sceald "$mode" peak_mib)" "$(field torch "$mode" peak_mib)"
 done
-echo "(batch $SCEALD_BENCH_BATCH, 224x224, $SCEALD_BENCH_STEPS timed steps; ratio = sceald / PyTorch images/s;" \
+echo "(batch $SCEALD_BENCH_BATCH, 224x224, median of $SCEALD_BENCH_STEPS steps timed one by one; ratio = sceald /" \
+     "PyTorch images/s; ms range = fastest-slowest step; MiB = peak bytes tensors asked for;" \
      "total $(( $(date +%s) - START ))s)"
 exit "$TEST_STATUS"

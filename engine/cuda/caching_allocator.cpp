@@ -61,7 +61,8 @@ bool caching_enabled() {
 std::string memory_summary(int device) {
   const MemoryStats s = memory_stats(device);
   return str_cat("cuda:", device, " memory: in use ", format_bytes(s.in_use_bytes), " (peak ",
-                 format_bytes(s.peak_in_use_bytes), "), cached ", format_bytes(s.cached_bytes), ", reserved ",
+                 format_bytes(s.peak_in_use_bytes), "; requested ", format_bytes(s.requested_bytes), ", peak ",
+                 format_bytes(s.peak_requested_bytes), "), cached ", format_bytes(s.cached_bytes), ", reserved ",
                  format_bytes(s.reserved_bytes), "; ", s.device_allocations, " cudaMalloc, ", s.reuses, " reuses, ",
                  s.oom_retries, " out-of-memory retries");
 }
@@ -102,6 +103,7 @@ class CachingAllocator {
       s.in_use_bytes += size;
       s.requested_bytes += bytes;
       if (s.in_use_bytes > s.peak_in_use_bytes) s.peak_in_use_bytes = s.in_use_bytes;
+      if (s.requested_bytes > s.peak_requested_bytes) s.peak_requested_bytes = s.requested_bytes;
       s.reserved_bytes = s.in_use_bytes + s.cached_bytes;
     }
     if (poison_allocations()) SCEALD_CUDA_CALL(cudaMemsetAsync(p, 0xFF, size, stream));
@@ -125,8 +127,11 @@ class CachingAllocator {
     if (!caching_enabled()) {
       // Debug mode: wait for the work that may still use the block, then free it.
       // A deleter must not throw; clear any error so that no later launch check reports it as its own.
+      int current = 0;
+      const bool known = cudaGetDevice(&current) == cudaSuccess;
       const bool freed = cudaSetDevice(b.device) == cudaSuccess && cudaDeviceSynchronize() == cudaSuccess &&
                          cudaFree(p) == cudaSuccess;
+      if (known) cudaSetDevice(current);  // the caller's device stays current
       if (!freed)
         std::fprintf(stderr, "sceald: freeing a CUDA block (debug mode, uncached): %s\n",
                      cudaGetErrorString(cudaGetLastError()));
@@ -146,6 +151,7 @@ class CachingAllocator {
     std::lock_guard<std::mutex> lock(mutex_);
     MemoryStats& s = cache_for(device).stats;
     s.peak_in_use_bytes = s.in_use_bytes;
+    s.peak_requested_bytes = s.requested_bytes;
   }
 
   void empty(int device) {

@@ -31,6 +31,8 @@ struct MemoryStats {
   std::size_t in_use_bytes = 0;          // blocks handed out (rounded to their size class)
   std::size_t requested_bytes = 0;       // what the callers of those blocks asked for
   std::size_t peak_in_use_bytes = 0;     // the most in_use_bytes since start or reset_peak_memory()
+  std::size_t peak_requested_bytes = 0;  // the most requested_bytes since then (what PyTorch's
+                                         // max_memory_allocated counts, near enough)
   std::size_t cached_bytes = 0;          // free blocks kept for reuse
   std::size_t reserved_bytes = 0;        // in use + cached: everything held from cudaMalloc
   std::uint64_t device_allocations = 0;  // cudaMalloc calls

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <array>
 #include <climits>
+#include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -44,6 +46,7 @@ struct Plan {
   cudnnFilterDescriptor_t w = nullptr;
   cudnnConvolutionDescriptor_t conv = nullptr;
   std::vector<Candidate> candidates;
+  std::string passed_over;  // "algo: reason" for each one the ranking dropped, for errors and the verbose log
   std::mutex mutex;
   ~Plan() {
     if (conv) cudnnDestroyConvolutionDescriptor(conv);
@@ -121,6 +124,15 @@ bool documented_nondeterministic(Direction d, int algo) {
   return false;
 }
 
+// SCEALD_CUDNN_VERBOSE=1: each new plan's algorithms, and the ones passed over, on stderr.
+bool verbose() {
+  static const bool on = [] {
+    const char* v = std::getenv("SCEALD_CUDNN_VERBOSE");
+    return v != nullptr && std::string(v) == "1";
+  }();
+  return on;
+}
+
 // cuDNN 9 reports sub-codes (e.g. 3001..3999 for NOT_SUPPORTED); compare categories.
 bool not_supported(cudnnStatus_t status) { return CUDNN_STATUS_CATEGORY(status) == CUDNN_STATUS_NOT_SUPPORTED; }
 bool bad_param(cudnnStatus_t status) { return CUDNN_STATUS_CATEGORY(status) == CUDNN_STATUS_BAD_PARAM; }
@@ -151,10 +163,12 @@ void describe(Plan& plan, const ConvProblem& p) {
   SCEALD_CUDNN_OK(cudnnSetTensor4dDescriptor(plan.y, CUDNN_TENSOR_NCHW, type, n, c, h, w));
 }
 
-// The workspace a candidate needs with math type `math` (false when cuDNN does not support it).
-bool workspace_size(cudnnHandle_t handle, Plan& plan, Direction d, int algo, cudnnMathType_t math, std::size_t& bytes) {
+// The workspace a candidate needs with math type `math`; false, with cuDNN's
+// status, when cuDNN will not run it so.
+bool workspace_size(cudnnHandle_t handle, Plan& plan, Direction d, int algo, cudnnMathType_t math, std::size_t& bytes,
+                    cudnnStatus_t& status) {
   SCEALD_CUDNN_OK(cudnnSetConvolutionMathType(plan.conv, math));
-  cudnnStatus_t status = CUDNN_STATUS_SUCCESS;
+  status = CUDNN_STATUS_SUCCESS;
   switch (d) {
     case Direction::Forward:
       status = cudnnGetConvolutionForwardWorkspaceSize(handle, plan.x, plan.w, plan.conv, plan.y,
@@ -174,17 +188,42 @@ bool workspace_size(cudnnHandle_t handle, Plan& plan, Direction d, int algo, cud
   return true;
 }
 
-// Keeps the heuristic's ranking; drops what the mode forbids or the cap excludes.
+const char* math_name(cudnnMathType_t m) {
+  switch (m) {
+    case CUDNN_DEFAULT_MATH: return "default math";
+    case CUDNN_TENSOR_OP_MATH: return "tensor ops";
+    case CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION: return "tensor ops with conversion";
+    case CUDNN_FMA_MATH: return "FMA";
+  }
+  return "math ?";
+}
+
+// Keeps the heuristic's ranking; drops what the mode forbids or the cap
+// excludes, saying why in plan.passed_over (cuDNN's statuses included, so a
+// broken installation shows as such, not as "no algorithm for this shape").
 template <typename Perf>
 void rank(cudnnHandle_t handle, Plan& plan, Direction d, const ConvSettings& s, bool is_double,
           cudnnMathType_t precise_math, const std::vector<Perf>& perf, int returned) {
+  auto pass_over = [&](int algo, const std::string& why) {
+    plan.passed_over += (plan.passed_over.empty() ? "" : "; ") + std::to_string(algo) + ": " + why;
+  };
   for (int i = 0; i < returned; ++i) {
     const Perf& r = perf[static_cast<std::size_t>(i)];
-    if (r.status != CUDNN_STATUS_SUCCESS) continue;
+    const int algo = static_cast<int>(r.algo);
+    if (r.status != CUDNN_STATUS_SUCCESS) {
+      pass_over(algo, cudnnGetErrorString(r.status));
+      continue;
+    }
     if (s.precise) {
-      if (r.determinism != CUDNN_DETERMINISTIC || documented_nondeterministic(d, static_cast<int>(r.algo))) continue;
+      if (r.determinism != CUDNN_DETERMINISTIC || documented_nondeterministic(d, algo)) {
+        pass_over(algo, "not deterministic");
+        continue;
+      }
       // float32 tensor ops round to TF32; float64 ones (DMMA) are exact FMAs and may stay.
-      if (!is_double && is_tensor_op(r.mathType)) continue;
+      if (!is_double && is_tensor_op(r.mathType)) {
+        pass_over(algo, "tensor ops (TF32)");
+        continue;
+      }
     }
     // Fast mode allows TF32 for float32, never the down-conversion to half
     // precision that ALLOW_CONVERSION would also permit.
@@ -195,8 +234,16 @@ void rank(cudnnHandle_t handle, Plan& plan, Direction d, const ConvSettings& s, 
     for (const Candidate& c : plan.candidates) seen = seen || (c.algo == static_cast<int>(r.algo) && c.math == math);
     if (seen) continue;
     std::size_t bytes = 0;
-    if (!workspace_size(handle, plan, d, static_cast<int>(r.algo), math, bytes) || bytes > s.workspace_cap) continue;
-    plan.candidates.push_back({static_cast<int>(r.algo), bytes, math});
+    cudnnStatus_t status = CUDNN_STATUS_SUCCESS;
+    if (!workspace_size(handle, plan, d, algo, math, bytes, status)) {
+      pass_over(algo, std::string(math_name(math)) + ", workspace query: " + cudnnGetErrorString(status));
+      continue;
+    }
+    if (bytes > s.workspace_cap) {
+      pass_over(algo, std::string(math_name(math)) + " needs " + std::to_string(bytes) + " bytes of workspace");
+      continue;
+    }
+    plan.candidates.push_back({algo, bytes, math});
   }
   // Precise mode: the direct-sum algorithms first (in the heuristic's order),
   // FFT and Winograd only where none of those can run.
@@ -245,7 +292,20 @@ void choose_algorithms(cudnnHandle_t handle, Plan& plan, const ConvProblem& p, c
         "algorithm for this shape within the " + "workspace cap of " + std::to_string(s.workspace_cap) +
         " bytes (N=" + std::to_string(p.N) + ", C=" + std::to_string(p.C) + ", H=" + std::to_string(p.H) +
         ", W=" + std::to_string(p.W) + ", O=" + std::to_string(p.O) + ", kernel " + std::to_string(p.kh) + "x" +
-        std::to_string(p.kw) + ")");
+        std::to_string(p.kw) + "); passed over: " + (plan.passed_over.empty() ? "none" : plan.passed_over));
+  if (verbose()) {
+    std::string chosen;
+    for (const Candidate& c : plan.candidates)
+      chosen += (chosen.empty() ? "" : ", ") + std::to_string(c.algo) + " (" + math_name(c.math) + ", " +
+                std::to_string(c.workspace) + " B)";
+    std::fprintf(stderr,
+                 "sceald: cuDNN %s %s N=%lld C=%lld H=%lld W=%lld O=%lld %lldx%lld: algorithms %s; "
+                 "passed over: %s\n",
+                 direction_name(d), s.precise ? "precise" : "fast", static_cast<long long>(p.N),
+                 static_cast<long long>(p.C), static_cast<long long>(p.H), static_cast<long long>(p.W),
+                 static_cast<long long>(p.O), static_cast<long long>(p.kh), static_cast<long long>(p.kw),
+                 chosen.c_str(), plan.passed_over.empty() ? "none" : plan.passed_over.c_str());
+  }
 }
 
 Plan& plan_for(cudnnHandle_t handle, const ConvProblem& p, const ConvSettings& s, Direction d) {

@@ -11,8 +11,10 @@
 // algorithm, in the heuristic's order.
 // Candidates needing more workspace than the cap are dropped; a candidate
 // whose workspace cannot be had (Workspace::get returns null) or that cuDNN
-// refuses at run time is skipped for the next one. Host code; work is queued
-// on the handle's stream.
+// refuses at run time is skipped for the next one. The "no algorithm" error
+// lists every algorithm passed over and why (cuDNN's status where it gave
+// one); SCEALD_CUDNN_VERBOSE=1 prints each new plan's choice on stderr. Host
+// code; work is queued on the handle's stream.
 #pragma once
 
 #include <cudnn.h>

@@ -131,6 +131,8 @@ TEST(GpuAllocator, ReusesFreedBlocksAndCountsBytes) {
     const cuda::MemoryStats during = cuda::memory_stats(0);
     EXPECT_EQ(during.in_use_bytes, before.in_use_bytes + cuda::allocation_size_class(12000));
     EXPECT_GE(during.peak_in_use_bytes, during.in_use_bytes);
+    EXPECT_GE(during.peak_requested_bytes, before.requested_bytes + 12000);
+    EXPECT_LE(during.peak_requested_bytes, during.peak_in_use_bytes);
   }
   const cuda::MemoryStats after = cuda::memory_stats(0);
   EXPECT_EQ(after.in_use_bytes, before.in_use_bytes);

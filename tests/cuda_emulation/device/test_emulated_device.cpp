@@ -120,6 +120,10 @@ TEST(EmulatedDevice, PreciseModeWithoutWorkspaceSaysNoAlgorithmFits) {
     const std::string m = e.what();
     EXPECT_NE(m.find("no deterministic FMA-math algorithm"), std::string::npos) << m;
     EXPECT_NE(m.find("workspace cap of 0 bytes"), std::string::npos) << m;
+    // ... and says what it passed over, and why.
+    EXPECT_NE(m.find("passed over: 0: not deterministic"), std::string::npos) << m;
+    EXPECT_NE(m.find("1: default math needs "), std::string::npos) << m;  // float64 keeps the default math
+    EXPECT_NE(m.find(" bytes of workspace"), std::string::npos) << m;
   }
   cuda_ops::set_conv_workspace_cap(cap);
 }
