@@ -10,11 +10,13 @@
 #include <omp.h>
 #endif
 
+#include "apps/cli_checks.h"
 #include "apps/command_registry.h"
 #include "apps/memory_report.h"
 #include "engine/cuda/math_mode.h"
 #include "engine/cuda_runtime.h"
 #include "engine/io/atomic_file.h"
+#include "kernels/cpu/cpu_features.h"
 #include "nets/benchmark.h"
 
 namespace sceald::apps {
@@ -82,7 +84,8 @@ void setup(CLI::App& root) {
   cmd->add_option("--in-channels", o.net.in_channels, "input channels")->capture_default_str();
   cmd->add_option("--num-classes", o.net.num_classes, "classes of vgg16/resnet18")->capture_default_str();
   cmd->add_option("--threads", a->threads, "CPU threads (0 = OMP_NUM_THREADS or every core)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(CLI::Range(0, kernels::cpu::kMaxCpuThreads));
   cmd->add_option("--steps", o.steps, "timed steps of each kind (the median is reported)")->capture_default_str();
   cmd->add_option("--warmup", o.warmup, "untimed steps before timing")->capture_default_str();
   cmd->add_option("--device", a->device, "cpu or cuda[:N]")->capture_default_str();
@@ -90,7 +93,9 @@ void setup(CLI::App& root) {
       ->check(CLI::IsMember({"fast", "precise"}))
       ->capture_default_str();
   cmd->add_flag("--verbose", a->verbose, "also print the host block cache's and the GPU allocator's counters");
-  cmd->add_option("--seed", o.seed, "seed of the weights and the random batch")->capture_default_str();
+  cmd->add_option("--seed", o.seed, "seed of the weights and the random batch")
+      ->capture_default_str()
+      ->check(whole_number());
   cmd->add_option("--json", a->json_path, "also write the numbers to this JSON file");
   cmd->callback([a] { run(*a); });
 }

@@ -3,6 +3,7 @@
 // nets::convert_checkpoint; this parses options and prints its report.
 #include <iostream>
 
+#include "apps/cli_checks.h"
 #include "apps/command_registry.h"
 #include "nets/convert.h"
 
@@ -50,7 +51,9 @@ void setup(CLI::App& root) {
   cmd->add_option("--hidden", args->net.hidden, "vgg10ae: hidden width h")->capture_default_str();
   cmd->add_option("--input-convention", args->convention,
                   "override the recorded input convention: imagenet, vggface, grey01 or a full description");
-  cmd->add_option("--seed", args->seed, "seed of the tensors initialised afresh")->capture_default_str();
+  cmd->add_option("--seed", args->seed, "seed of the tensors initialised afresh")
+      ->capture_default_str()
+      ->check(whole_number());
   cmd->add_flag("--list-matched", args->list_matched, "list every matched tensor too");
   cmd->add_option("--out", args->out, "the .safetensors file to write")->required();
   cmd->callback([args] { run(*args); });

@@ -7,6 +7,7 @@
 #include <iostream>
 #include <memory>
 
+#include "apps/cli_checks.h"
 #include "apps/command_registry.h"
 #include "engine/data/dataset_check.h"
 #include "engine/error.h"
@@ -83,7 +84,8 @@ void setup(CLI::App& root) {
   check->add_option("--split", args->split, "train, valid or test (default: every split found)");
   check->add_option("--labels", args->labels, "FERPlus labels: plurality (default) or fer2013");
   check->add_flag("--decode,!--no-decode", args->decode, "decode every image (default on)");
-  check->add_option("--max-listed", args->max_listed, "files listed per kind of problem (default 20)");
+  check->add_option("--max-listed", args->max_listed, "files listed per kind of problem (default 20)")
+      ->check(whole_number());
   check->callback([args] { run_check(*args); });
 }
 

@@ -6,8 +6,10 @@
 #include <iostream>
 #include <memory>
 
+#include "apps/cli_checks.h"
 #include "apps/command_registry.h"
 #include "engine/data/synthetic.h"
+#include "kernels/cpu/cpu_features.h"
 
 namespace sceald::apps {
 namespace {
@@ -58,10 +60,12 @@ void setup(CLI::App& root) {
   cmd->add_option("--valid", args->valid, "validation images (default: a quarter of --n)")->check(CLI::Range(0, 1000000));
   cmd->add_option("--test", args->test, "test images (default: a quarter of --n)")->check(CLI::Range(0, 1000000));
   cmd->add_option("--size", args->size, "image side in pixels")->capture_default_str()->check(CLI::Range(16, 512));
-  cmd->add_option("--seed", args->seed, "random seed; a seed gives byte-identical files")->capture_default_str();
+  cmd->add_option("--seed", args->seed, "random seed; a seed gives byte-identical files")
+      ->capture_default_str()
+      ->check(whole_number());
   cmd->add_option("--threads", args->threads, "OpenMP threads (0: all; the output does not depend on it)")
       ->capture_default_str()
-      ->check(CLI::Range(0, 1024));
+      ->check(CLI::Range(0, kernels::cpu::kMaxCpuThreads));
   cmd->add_flag("--force", args->force, "regenerate even when DIR already holds a set of these parameters");
   cmd->callback([args] { run_synth(*args); });
 }

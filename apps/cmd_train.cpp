@@ -7,11 +7,13 @@
 #include <iostream>
 #include <memory>
 
+#include "apps/cli_checks.h"
 #include "apps/command_registry.h"
 #include "apps/memory_report.h"
 #include "engine/cuda_runtime.h"
 #include "apps/progress.h"
 #include "engine/error.h"
+#include "kernels/cpu/cpu_features.h"
 #include "nets/sceald/task_stage.h"
 
 namespace sceald::apps {
@@ -49,6 +51,18 @@ void run(TrainArgs& a, CLI::App* cmd) {
     if (unset("--lr")) c.lr = p.lr;
   }
   const bool resume = !a.resume.empty();
+  if (resume) {
+    // The run goes on with the options it was started with; silently ignoring new ones would mislead.
+    std::string given;
+    for (const CLI::Option* o : cmd->get_options()) {
+      const std::string name = o->get_name();
+      const bool allowed = name == "--resume" || name == "--with-baseline" || name == "--verbose" ||
+                           name == "--stop-after" || name == "--help";
+      if (o->count() > 0 && !allowed) given += (given.empty() ? "" : ", ") + name;
+    }
+    SCEALD_CHECK(given.empty(), "--resume ", a.resume, " continues the run with the options it was started with (",
+                 a.resume, "/config.json); it takes only --with-baseline, --verbose and --stop-after, not ", given);
+  }
   const std::string out = resume ? a.resume : (a.out.empty() ? default_out() : a.out);
   if (!resume) c.validate();
   if (c.threads > 0) omp_set_num_threads(c.threads);
@@ -78,7 +92,8 @@ void setup(CLI::App& root) {
   auto a = std::make_shared<TrainArgs>();
   train::TrainConfig& c = a->config;
   cmd->add_option("--dataset", c.dataset, "synthetic, ferplus, rafdb, affectnet or folder")->capture_default_str();
-  cmd->add_option("--data-root", c.data_root, "dataset folder (synthetic: default the cache)");
+  cmd->add_option("--data-root", c.data_root,
+                  "dataset folder as downloaded (see README; synthetic: default the cache)");
   cmd->add_option("--train-split", c.train_split)->capture_default_str();
   cmd->add_option("--val-split", c.val_split)->capture_default_str();
   cmd->add_option("--labels", c.labels, "plurality or fer2013 (FERPlus, synthetic)")->capture_default_str();
@@ -106,8 +121,10 @@ void setup(CLI::App& root) {
   cmd->add_option("--gamma", c.gamma, "Eq. 1 weight of the cosine term (synthetic preset: 5)")->capture_default_str();
   cmd->add_option("--word-vectors", c.word_vectors, "word2vec file (default: the embedded vectors)");
   cmd->add_option("--stage", c.stage, "ae, task or both")->capture_default_str();
-  cmd->add_option("--seed", c.seed)->capture_default_str();
-  cmd->add_option("--threads", c.threads, "OpenMP threads (0: default)")->capture_default_str();
+  cmd->add_option("--seed", c.seed)->capture_default_str()->check(whole_number());
+  cmd->add_option("--threads", c.threads, "OpenMP threads (0: default)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, kernels::cpu::kMaxCpuThreads));
   cmd->add_option("--workers", c.workers, "image loading threads")->capture_default_str();
   cmd->add_option("--device", c.device, "cpu or cuda[:N] (the networks; per-sample work stays on the CPU)")
       ->capture_default_str();
@@ -118,7 +135,8 @@ void setup(CLI::App& root) {
   cmd->add_option("--out", a->out, "run folder (default runs/<timestamp>)");
   cmd->add_option("--resume", a->resume, "continue the run in this folder");
   cmd->add_flag("--with-baseline", a->with_baseline, "also train the beta = 1 baseline and compare");
-  cmd->add_option("--stop-after", a->stop_after, "stop after this epoch (testing resume)");
+  cmd->add_option("--stop-after", a->stop_after, "stop after this epoch (testing resume)")
+      ->check(whole_number(1));
   cmd->callback([a, cmd] { run(*a, cmd); });
 }
 

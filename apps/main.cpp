@@ -1,10 +1,14 @@
 // The sceald command line: `sceald <subcommand> [options]`. Errors are
 // reported as one line on stderr with exit status 1 (2 for usage errors).
+#include <omp.h>
+
 #include <algorithm>
+#include <cstdlib>
 #include <iostream>
 
 #include "apps/command_registry.h"
 #include "engine/error.h"
+#include "kernels/cpu/cpu_features.h"
 
 namespace sceald::apps {
 std::vector<RegisteredCommand>& command_registry() {
@@ -19,6 +23,13 @@ int main(int argc, char** argv) {
   auto& registry = sceald::apps::command_registry();
   std::sort(registry.begin(), registry.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
   for (const auto& command : registry) command.setup(app);
+  // Checked before any parallel region: libgomp crashes on a huge count.
+  if (omp_get_max_threads() > sceald::kernels::cpu::kMaxCpuThreads) {
+    const char* env = std::getenv("OMP_NUM_THREADS");
+    std::cerr << "sceald: error: OMP_NUM_THREADS=" << (env ? env : "") << " asks for " << omp_get_max_threads()
+              << " threads; at most " << sceald::kernels::cpu::kMaxCpuThreads << "\n";
+    return 2;
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -11,6 +11,7 @@
 #include "engine/error.h"
 #include "engine/io/atomic_file.h"
 #include "engine/io/npy.h"
+#include "engine/io/finite_check.h"
 #include "engine/io/safetensors.h"
 #include "engine/io/torch_checkpoint.h"
 #include "engine/ops/layout.h"
@@ -237,6 +238,7 @@ ConversionReport convert_checkpoint(const ConvertOptions& options) {
   Generator gen(options.seed);
   std::shared_ptr<nn::Module> net = build_net(options.net, gen);
   MappedState mapped = map_state_dict(source.tensors, options.net.arch, key_map, *net, options.in_path);
+  io::require_finite(mapped.tensors, options.in_path);
   // Everything else of our net was checked to be a head or a counter, so
   // this load is strict about the part that maps: names and shapes.
   net->load_state_dict(mapped.tensors, /*strict=*/false);
@@ -294,8 +296,12 @@ std::string ConversionReport::summary(bool list_matched) const {
 // ---------------------------------------------------------------- forward
 
 std::shared_ptr<nn::Module> load_converted_net(const NetSpec& spec, const std::string& weights_path) {
+  SCEALD_CHECK(sniff(weights_path) != FileKind::Torch, "'", weights_path,
+               "' is a PyTorch checkpoint; convert it first: sceald convert --in ", weights_path,
+               " --out WEIGHTS.safetensors");
   const io::SafetensorsFile file = io::load_safetensors(weights_path);
   check_metadata(file.metadata, spec, weights_path);
+  io::require_finite(file.tensors, weights_path);
   Generator gen(0);
   std::shared_ptr<nn::Module> net = build_net(spec, gen);
   try {

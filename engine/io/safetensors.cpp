@@ -527,6 +527,15 @@ const Tensor* SafetensorsFile::find(const std::string& name) const {
   return nullptr;
 }
 
+const std::string& SafetensorsFile::metadata_at(const std::string& key) const {
+  const auto it = metadata.find(key);
+  if (it != metadata.end()) return it->second;
+  std::string keys;
+  for (const auto& [k, v] : metadata) keys += str_cat(keys.empty() ? "" : ", ", shown(k));
+  throw Error(str_cat("safetensors file '", source, "': no ", shown(key), " in its __metadata__",
+                      keys.empty() ? std::string(" (it has none)") : " (it has " + keys + ")"));
+}
+
 const Tensor& SafetensorsFile::at(const std::string& name) const {
   if (const Tensor* t = find(name)) return *t;
   std::string names;

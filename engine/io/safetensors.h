@@ -45,6 +45,8 @@ struct SafetensorsFile {
 
   const Tensor* find(const std::string& name) const;  // nullptr if absent
   const Tensor& at(const std::string& name) const;    // throws naming the source and the name
+  // A __metadata__ value; throws naming the source and the key when absent.
+  const std::string& metadata_at(const std::string& key) const;
 };
 
 SafetensorsFile load_safetensors(const std::string& path);

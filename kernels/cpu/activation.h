@@ -12,18 +12,19 @@
 
 namespace sceald::kernels::cpu {
 
-// y[i] = max(x[i], 0); y may alias x.
+// y[i] = max(x[i], 0), NaN staying NaN (as in PyTorch: a diverged network
+// must not look healthy downstream); y may alias x.
 template <typename T>
 void relu_forward(const T* x, T* y, std::int64_t n) {
 #pragma omp parallel for simd if (n > (1 << 16)) schedule(static)
-  for (std::int64_t i = 0; i < n; ++i) y[i] = x[i] > T(0) ? x[i] : T(0);
+  for (std::int64_t i = 0; i < n; ++i) y[i] = x[i] <= T(0) ? T(0) : x[i];
 }
 
-// y: the forward output; gx[i] = y[i] > 0 ? g[i] : 0.
+// y: the forward output; gx[i] = y[i] <= 0 ? 0 : g[i] (NaN outputs pass g).
 template <typename T>
 void relu_backward(const T* y, const T* g, T* gx, std::int64_t n) {
 #pragma omp parallel for simd if (n > (1 << 16)) schedule(static)
-  for (std::int64_t i = 0; i < n; ++i) gx[i] = y[i] > T(0) ? g[i] : T(0);
+  for (std::int64_t i = 0; i < n; ++i) gx[i] = y[i] <= T(0) ? T(0) : g[i];
 }
 
 // y[i] = 1 / (1 + exp(-x[i])), written so that exp never overflows.

@@ -12,12 +12,13 @@ __device__ inline double exp_of(double x) { return exp(x); }
 
 template <typename T>
 __global__ void relu_forward_kernel(const T* x, T* y, std::int64_t n) {
-  for (std::int64_t i = global_index(); i < n; i += global_stride()) y[i] = x[i] > T(0) ? x[i] : T(0);
+  // NaN stays NaN (kernels/cpu/activation.h).
+  for (std::int64_t i = global_index(); i < n; i += global_stride()) y[i] = x[i] <= T(0) ? T(0) : x[i];
 }
 
 template <typename T>
 __global__ void relu_backward_kernel(const T* y, const T* g, T* gx, std::int64_t n) {
-  for (std::int64_t i = global_index(); i < n; i += global_stride()) gx[i] = y[i] > T(0) ? g[i] : T(0);
+  for (std::int64_t i = global_index(); i < n; i += global_stride()) gx[i] = y[i] <= T(0) ? T(0) : g[i];
 }
 
 template <typename T>

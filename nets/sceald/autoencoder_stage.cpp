@@ -7,6 +7,7 @@
 #include "engine/cuda_runtime.h"
 #include "engine/data/loader.h"
 #include "engine/error.h"
+#include "engine/io/finite_check.h"
 #include "engine/io/safetensors.h"
 #include "engine/ops/elementwise.h"
 #include "engine/ops/loss.h"
@@ -14,6 +15,7 @@
 #include "engine/ops/similarity.h"
 #include "engine/optim/adam.h"
 #include "nets/sceald/confidence.h"
+#include "nets/sceald/divergence.h"
 #include "nets/sceald/semantic.h"
 #include "nets/vgg10_autoencoder.h"
 
@@ -46,8 +48,18 @@ SemanticSpace prepare_semantic_space(const TrainConfig& config, const TrainingDa
 
   if (fs::exists(path)) {
     const io::SafetensorsFile f = io::load_safetensors(path);
+    io::require_finite(f.tensors, path);
     SCEALD_CHECK(f.at("semantic_graph").size(0) == n, path, ": made for ", f.at("semantic_graph").size(0),
                  " training images, this training set has ", n, "; use a fresh --out folder");
+    // Module A's codes and S^s were made against its word vectors: other ones would mismatch them silently.
+    if (const Tensor* saved = f.find("word_vectors"))
+      SCEALD_CHECK(saved->shape() == space.word_vectors.shape() &&
+                       saved->to(DType::Float64).to_vector<double>() ==
+                           space.word_vectors.to(DType::Float64).to_vector<double>(),
+                   path, ": Module A was trained with other word vectors (", saved->str(), ") than ",
+                   config.word_vectors.empty() ? std::string("the built-in ones")
+                                               : "--word-vectors " + config.word_vectors,
+                   " (", space.word_vectors.str(), "); give the same file, or use a fresh --out folder");
     space.codes = f.at("codes");
     space.semantic_graph = f.at("semantic_graph");
     return space;
@@ -85,7 +97,9 @@ SemanticSpace prepare_semantic_space(const TrainConfig& config, const TrainingDa
       ae.zero_grad();
       loss.backward();
       adam.step();
-      loss_sum += loss.item<float>() * b;
+      const double loss_value = loss.item<float>();
+      check_loss_finite(loss_value, {"ae", epoch, seen + b, "--ae-lr", config.ae_lr});
+      loss_sum += loss_value * b;
       mse_sum += mse.item<float>() * b;
       cos_sum += cos.item<float>() * b;
       seen += b;

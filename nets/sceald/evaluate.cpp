@@ -1,6 +1,7 @@
 #include "nets/sceald/evaluate.h"
 
 #include <cmath>
+#include <filesystem>
 
 #include "engine/autograd/grad_mode.h"
 #include "engine/cuda_runtime.h"
@@ -75,6 +76,10 @@ EvalResult evaluate_checkpoint(const EvalRequest& request, const TrainHooks& hoo
   } else if (!request.data_root.empty()) {
     c.data_root = request.data_root;
   }
+  // Training generates a missing synthetic set; evaluating must not make one up at a mistyped path.
+  if (!request.data_root.empty())
+    SCEALD_CHECK(std::filesystem::is_directory(request.data_root), "--data-root ", request.data_root,
+                 ": no such folder");
   const data::Dataset d = open_split(c, request.split.empty() ? c.val_split : request.split,
                                      request.labels.empty() ? c.val_labels : request.labels);
   return evaluate_net(run.net, d, run.convention, c.image_size, request.batch_size, request.workers, hooks);

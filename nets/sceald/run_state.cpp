@@ -1,11 +1,13 @@
 #include "nets/sceald/run_state.h"
 
 #include <algorithm>
+#include <charconv>
 #include <filesystem>
 
 #include "engine/cuda/pinned.h"
 #include "engine/data/expressions.h"
 #include "engine/error.h"
+#include "engine/io/finite_check.h"
 #include "engine/io/safetensors.h"
 #include "engine/nn/init.h"
 #include "nets/convert.h"
@@ -45,6 +47,9 @@ data::InputConvention input_convention_for(const TrainConfig& config) {
 TrainingData open_training_data(const TrainConfig& config) {
   TrainingData t;
   t.train = open_split(config, config.train_split, config.labels);
+  SCEALD_CHECK(config.train_subset <= static_cast<std::int64_t>(t.train.size()), "--train-subset ",
+               config.train_subset, ": the ", config.train_split, " split has only ", t.train.size(),
+               " usable samples");
   if (config.train_subset > 0 && config.train_subset < static_cast<std::int64_t>(t.train.size())) {
     // A seeded random subset, kept in file order; drawn before the noise, from its own stream.
     Generator gen(config.seed ^ 0x737562736574ULL);
@@ -177,11 +182,24 @@ void save_task_checkpoint(const std::string& path, const TaskNet& net, const opt
   io::save_safetensors(path, tensors, meta);
 }
 
+namespace {
+
+int parse_epoch(const std::string& text, const std::string& path) {
+  int epoch = -1;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), epoch);
+  SCEALD_CHECK(ec == std::errc() && end == text.data() + text.size() && epoch >= 0, path,
+               ": metadata 'epoch' is '", text, "', expected a non-negative integer");
+  return epoch;
+}
+
+}  // namespace
+
 TaskState load_task_checkpoint(const std::string& path, TaskNet& net, optim::Optimizer& optimizer,
                                std::optional<method::FeatureBank>& bank, const Tensor& train_labels) {
   const io::SafetensorsFile f = io::load_safetensors(path);
   SCEALD_CHECK(f.metadata.count("format") && f.metadata.at("format") == "sceald-train-v1", path,
                ": not a sceald training checkpoint (no format = sceald-train-v1 in its metadata)");
+  io::require_finite(f.tensors, path);
   nn::NamedTensors model;
   std::map<std::string, Tensor> optim;
   for (const auto& [name, t] : f.tensors) {
@@ -199,7 +217,7 @@ TaskState load_task_checkpoint(const std::string& path, TaskNet& net, optim::Opt
   SCEALD_CHECK(saved_labels == train_labels.to_vector<std::int64_t>(), path,
                ": the training labels differ from the ones this run was started with (another data set or noise?)");
   TaskState s;
-  s.epoch = std::stoi(f.metadata.at("epoch"));
+  s.epoch = parse_epoch(f.metadata_at("epoch"), path);
   if (const Tensor* p = f.find("prototypes")) s.prototypes = *p;
   if (const Tensor* a = f.find("alpha")) s.alpha = *a;
   if (const Tensor* g = f.find("task_graph")) s.task_graph = *g;
@@ -224,11 +242,12 @@ LoadedRun load_run(const std::string& dir_or_file, Device device) {
   const io::SafetensorsFile f = io::load_safetensors(path);
   SCEALD_CHECK(f.metadata.count("format") && f.metadata.at("format") == "sceald-train-v1", path,
                ": not a sceald training checkpoint (no format = sceald-train-v1 in its metadata)");
+  io::require_finite(f.tensors, path);
   LoadedRun run;
   run.path = path;
-  run.config = TrainConfig::from_json(nlohmann::json::parse(f.metadata.at("config")));
-  run.convention = data::InputConvention::parse(f.metadata.at("input_convention"));
-  run.epoch = std::stoi(f.metadata.at("epoch"));
+  run.config = TrainConfig::from_json_text(f.metadata_at("config"), path + " (metadata 'config')");
+  run.convention = data::InputConvention::parse(f.metadata_at("input_convention"));
+  run.epoch = parse_epoch(f.metadata_at("epoch"), path);
   TrainConfig fresh = run.config;
   fresh.init.clear();  // the checkpoint holds every weight
   run.net = make_task_net(fresh, run.convention.channels, device);

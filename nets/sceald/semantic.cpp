@@ -86,7 +86,15 @@ io::WordVectors default_class_word_vectors() {
 
 io::WordVectors load_class_word_vectors(const std::string& path) {
   if (path.empty()) return default_class_word_vectors();
-  return io::load_word_vectors(path, class_words());
+  io::WordVectors v = io::load_word_vectors(path, class_words());
+  // A zero vector has no direction: every cosine with it (Eqs. 1-2, the ot cost) would be undefined.
+  for (std::int64_t k = 0; k < v.size(); ++k) {
+    double sum = 0;
+    for (float x : v.vector(k)) sum += static_cast<double>(x) * x;
+    SCEALD_CHECK(sum > 0.0, v.source, ": the vector of '", v.words[static_cast<std::size_t>(k)],
+                 "' is all zeros; the cosine similarities of SCE-ALD need a direction for every class word");
+  }
+  return v;
 }
 
 }  // namespace sceald::method

@@ -42,7 +42,8 @@ std::string_view default_word_vectors_text();    // the embedded file's bytes
 std::string_view default_word_vectors_origin();  // one line: what the vectors are and where they came from
 // The seven class words' vectors, in class order, from `path` (any word2vec
 // format; a big file is streamed and only these words kept), or the default
-// set when `path` is empty. A missing class word is an error naming it and the file.
+// set when `path` is empty. A missing class word, or one whose vector is all
+// zeros, is an error naming it and the file.
 io::WordVectors load_class_word_vectors(const std::string& path = {});
 
 }  // namespace sceald::method

@@ -13,6 +13,7 @@
 #include "engine/optim/adam.h"
 #include "nets/sceald/confidence.h"
 #include "nets/sceald/label_distribution.h"
+#include "nets/sceald/divergence.h"
 #include "nets/sceald/losses.h"
 #include "nets/sceald/metrics.h"
 #include "nets/sceald/reports.h"
@@ -83,11 +84,13 @@ TaskResult train_task(const TrainConfig& c, const TrainingData& data, const Sema
     while (auto batch = loader.next()) {
       const std::int64_t bs = batch->images.size(0);
       const Tensor labels = batch->labels.to(net.device);
+      const TrainingPoint point{"task", epoch, seen + bs, "--lr", c.lr};
       auto out = net.forward_with_feature(batch->images.to(net.device));
       Tensor l;
       if (ld) {
         // Per-sample work stays on the CPU (run_state.h); the amended distributions go back to the net's device.
         const Tensor feature = out.feature.detach().to(Device::cpu());
+        check_features_finite(feature, point);  // Eq. 6 would fail on them less clearly
         bank->store(feature, batch->indices);
         l = method::label_distribution(feature, state.prototypes, out.logits.dtype()).to(net.device);
       }
@@ -95,7 +98,9 @@ TaskResult train_task(const TrainConfig& c, const TrainingData& data, const Sema
       net.module->zero_grad();
       loss.backward();
       adam.step();
-      loss_sum += loss.item<float>() * bs;
+      const double loss_value = loss.item<float>();
+      check_loss_finite(loss_value, point);
+      loss_sum += loss_value * bs;
       const auto pred = method::argmax_rows(out.logits.detach().to(Device::cpu()));  // metrics are host work
       const auto y = batch->labels.to_vector<std::int64_t>();
       for (std::size_t i = 0; i < y.size(); ++i) correct += pred[i] == y[i];
@@ -185,9 +190,13 @@ RunResult run_training(const TrainConfig& given, const std::string& out_dir, boo
                        const TrainHooks& hooks, const RunControl& control) {
   TrainConfig c = given;
   const std::string config_path = (fs::path(out_dir) / "config.json").string();
+  if (!resume)
+    for (const char* name : {kLatestCheckpoint, kFinalCheckpoint})
+      SCEALD_CHECK(!fs::exists(fs::path(out_dir) / name), "--out ", out_dir, " already holds a run (", name,
+                   "): continue it with --resume ", out_dir, ", or choose another --out");
   if (resume) {
     SCEALD_CHECK(fs::exists(config_path), "--resume ", out_dir, ": no config.json there (not a sceald train folder)");
-    c = TrainConfig::from_json(nlohmann::json::parse(io::read_file(config_path)));
+    c = TrainConfig::from_json_text(io::read_file(config_path), config_path);
   }
   c.validate();
   cuda::select_device(c.device);  // fails now, with the reason, when the device cannot be used
@@ -196,6 +205,8 @@ RunResult run_training(const TrainConfig& given, const std::string& out_dir, boo
   if (!resume) write_json_file(config_path, c.to_json());
 
   const TrainingData data = open_training_data(c);
+  // A bad --init fails now, not after Module A has trained.
+  if (!c.init.empty() && c.stage != "ae") make_task_net(c, data.convention.channels, Device::cpu());
   RunResult result;
   SemanticSpace space;
   if (c.stage != "task" || !fs::exists(fs::path(out_dir) / kSemanticFile)) {

@@ -4,6 +4,7 @@
 
 #include "engine/data/dataset.h"
 #include "engine/error.h"
+#include "kernels/cpu/cpu_features.h"
 #include "nets/sceald/confidence.h"
 #include "nets/sceald/prototypes.h"
 
@@ -35,7 +36,8 @@ void TrainConfig::validate() const {
   SCEALD_CHECK(ld_start_epoch >= 1, "--ld-start-epoch ", ld_start_epoch, ": must be >= 1 (epochs count from 1)");
   SCEALD_CHECK(math == "fast" || math == "precise", "--math ", math, ": expected fast or precise");
   SCEALD_CHECK(train_subset >= 0, "--train-subset ", train_subset, ": must be >= 0 (0 = the whole split)");
-  SCEALD_CHECK(threads >= 0, "--threads ", threads, ": must be >= 0");
+  SCEALD_CHECK(threads >= 0 && threads <= kernels::cpu::kMaxCpuThreads, "--threads ", threads,
+               ": must be in [0, ", kernels::cpu::kMaxCpuThreads, "] (0: OpenMP's default)");
   SCEALD_CHECK(workers >= 0, "--workers ", workers, ": must be >= 0");
   SCEALD_CHECK(noise == 0.0 || train_split == "train", "--noise applies to the train split only, not ", train_split);
 }
@@ -60,9 +62,15 @@ nlohmann::json TrainConfig::to_json() const {
 }
 
 TrainConfig TrainConfig::from_json(const nlohmann::json& j) {
+  SCEALD_CHECK(j.is_object(), "expected a JSON object of options, got ", j.type_name());
   TrainConfig c;
   auto get = [&](const char* key, auto& field) {
-    if (j.contains(key)) field = j.at(key).get<std::decay_t<decltype(field)>>();
+    if (!j.contains(key)) return;
+    try {
+      field = j.at(key).get<std::decay_t<decltype(field)>>();
+    } catch (const nlohmann::json::exception& e) {
+      throw Error(str_cat("key '", key, "' is ", j.at(key).dump(), ": ", e.what()));
+    }
   };
   get("dataset", c.dataset); get("data_root", c.data_root); get("train_split", c.train_split);
   get("val_split", c.val_split); get("labels", c.labels); get("noise", c.noise);
@@ -76,6 +84,22 @@ TrainConfig TrainConfig::from_json(const nlohmann::json& j) {
   get("word_vectors", c.word_vectors); get("stage", c.stage); get("seed", c.seed);
   get("threads", c.threads); get("workers", c.workers); get("device", c.device); get("math", c.math);
   return c;
+}
+
+TrainConfig TrainConfig::from_json_text(const std::string& text, const std::string& source) {
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(text);
+  } catch (const nlohmann::json::parse_error& e) {
+    throw Error(str_cat(source, ": not valid JSON (", e.what(), ")"));
+  }
+  try {
+    TrainConfig c = from_json(j);
+    c.validate();
+    return c;
+  } catch (const Error& e) {
+    throw Error(str_cat(source, ": ", e.what()));
+  }
 }
 
 TrainConfig synthetic_fast_preset() {

@@ -52,7 +52,11 @@ struct TrainConfig {
   // Throws sceald::Error naming the offending option and value.
   void validate() const;
   nlohmann::json to_json() const;
-  static TrainConfig from_json(const nlohmann::json& j);  // missing keys keep their defaults
+  // Missing keys keep their defaults; a value of the wrong type throws naming its key.
+  static TrainConfig from_json(const nlohmann::json& j);
+  // A saved config's JSON text (config.json, a checkpoint's metadata), parsed
+  // and validated; every error names `source`.
+  static TrainConfig from_json_text(const std::string& text, const std::string& source);
 };
 
 // The documented fast preset for `--dataset synthetic` (README's main job):

@@ -3,6 +3,8 @@
 // single products and the Philox mask are exact on any IEEE device; sigmoid
 // goes through exp (the elementwise tolerance) and PReLU's weight gradient
 // through a block's tree sum (the reduction tolerance).
+#include <cmath>
+#include <limits>
 #include <string>
 
 #include "emulated_kernels.h"
@@ -24,6 +26,7 @@ TYPED_TEST(EmulatedActivation, Relu) {
   std::vector<T> x = random_values<T>(kCount, 1, -2.0, 2.0);
   x[7] = T(0);
   x[8] = -T(0);  // the kink: no gradient there, as in PyTorch
+  x[9] = std::numeric_limits<T>::quiet_NaN();  // stays NaN, and passes its gradient
   const std::vector<T> g = random_values<T>(kCount, 2);
   std::vector<T> y_cpu(kCount), y = poisoned<T>(kCount);
   kernels::cpu::relu_forward(x.data(), y_cpu.data(), kCount);
@@ -33,6 +36,8 @@ TYPED_TEST(EmulatedActivation, Relu) {
   kernels::cpu::relu_backward(y_cpu.data(), g.data(), gx_cpu.data(), kCount);
   emulated::relu_backward(y_cpu.data(), g.data(), gx.data(), kCount, nullptr);
   EXPECT_TRUE(matches_twin(gx, gx_cpu));
+  EXPECT_TRUE(std::isnan(y[9]));
+  EXPECT_EQ(gx[9], g[9]);
 }
 
 TYPED_TEST(EmulatedActivation, Sigmoid) {

@@ -7,12 +7,17 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <limits>
 #include <sstream>
 
 #include "engine/cuda_runtime.h"
+#include "engine/data/expressions.h"
 #include "engine/data/synthetic.h"
 #include "engine/error.h"
+#include "engine/io/atomic_file.h"
 #include "engine/io/safetensors.h"
+#include "nets/sceald/evaluate.h"
 #include "nets/sceald/run_state.h"
 #include "nets/sceald/task_stage.h"
 
@@ -223,6 +228,119 @@ TEST(Trainer, ConfigRoundTripsThroughJson) {
   EXPECT_EQ(aged.train_subset, 0);
 }
 
+// Passes when `call` throws a sceald::Error whose message holds every part.
+::testing::AssertionResult throws_with(const std::function<void()>& call, const std::vector<std::string>& parts) {
+  try {
+    call();
+  } catch (const Error& e) {
+    const std::string message = e.what();
+    for (const std::string& part : parts)
+      if (message.find(part) == std::string::npos)
+        return ::testing::AssertionFailure() << "message lacks '" << part << "': " << message;
+    return ::testing::AssertionSuccess();
+  }
+  return ::testing::AssertionFailure() << "no sceald::Error thrown";
+}
+
+void write_text(const std::string& path, const std::string& text) { std::ofstream(path, std::ios::binary) << text; }
+
+TEST(Trainer, SavedRunsAreCheckedWhenRead) {
+  omp_set_num_threads(1);
+  TrainConfig c = tiny_config();
+  c.epochs = 1;
+  c.ld_start_epoch = 1;
+  const std::string dir = temp_out("checked");
+  run_training(c, dir, false, false);
+  // A finished run is not overwritten by a new one.
+  EXPECT_TRUE(throws_with([&] { run_training(c, dir, false, false); },
+                          {"--out " + dir + " already holds a run", "--resume " + dir}));
+
+  // Evaluating on a mistyped --data-root says so; it does not generate a synthetic set there.
+  EvalRequest request;
+  request.checkpoint = dir;
+  request.data_root = dir + "/typo";
+  EXPECT_TRUE(throws_with([&] { evaluate_checkpoint(request); }, {"--data-root " + dir + "/typo: no such folder"}));
+  EXPECT_FALSE(fs::exists(dir + "/typo"));
+
+  // config.json: syntax, types and values, each naming the file.
+  const std::string config = dir + "/config.json";
+  const std::string saved = io::read_file(config);
+  write_text(config, "{");
+  EXPECT_TRUE(throws_with([&] { run_training(TrainConfig{}, dir, true, false); }, {config, "not valid JSON"}));
+  nlohmann::json j = nlohmann::json::parse(saved);
+  j["epochs"] = "three";
+  write_text(config, j.dump());
+  EXPECT_TRUE(throws_with([&] { run_training(TrainConfig{}, dir, true, false); },
+                          {config, "key 'epochs' is \"three\"", "must be number"}));
+  j["epochs"] = -3;
+  write_text(config, j.dump());
+  EXPECT_TRUE(throws_with([&] { run_training(TrainConfig{}, dir, true, false); }, {config, "--epochs -3"}));
+  write_text(config, saved);
+
+  // The checkpoint: a NaN in a weight, and missing metadata.
+  const std::string final_path = dir + "/" + kFinalCheckpoint;
+  const io::SafetensorsFile f = io::load_safetensors(final_path);
+  std::vector<std::pair<std::string, Tensor>> tensors;
+  for (const auto& [name, t] : f.tensors) tensors.emplace_back(name, t.clone());
+  std::string poisoned;
+  for (auto& [name, t] : tensors)
+    if (poisoned.empty() && t.dtype() == DType::Float32 && name.rfind("model.", 0) == 0 && t.numel() > 3) {
+      t.data<float>()[3] = std::numeric_limits<float>::quiet_NaN();
+      poisoned = name;
+    }
+  ASSERT_FALSE(poisoned.empty());
+  io::save_safetensors(final_path, tensors, f.metadata);
+  EXPECT_TRUE(throws_with([&] { load_run(dir); }, {final_path, "tensor '" + poisoned + "'", "nan at element 3"}));
+  std::map<std::string, std::string> no_config = f.metadata;
+  no_config.erase("config");
+  io::save_safetensors(final_path, f.tensors, no_config);
+  EXPECT_TRUE(throws_with([&] { load_run(dir); }, {final_path, "no 'config' in its __metadata__"}));
+  fs::remove_all(dir);
+}
+
+TEST(Trainer, TaskStageRefusesOtherWordVectorsThanModuleAs) {
+  omp_set_num_threads(1);
+  TrainConfig c = tiny_config();
+  c.stage = "ae";
+  const std::string dir = temp_out("ae-only");
+  run_training(c, dir, false, false);
+  const std::string other = dir + "/other_vectors.txt";
+  std::string text = "7 3\n";
+  for (int k = 0; k < data::kNumExpressions; ++k)
+    text += std::string(data::kExpressionWords[k]) + " 1 " + std::to_string(k) + " 2\n";
+  write_text(other, text);
+  c.stage = "task";
+  c.word_vectors = other;
+  EXPECT_TRUE(throws_with([&] { run_training(c, dir, false, false); },
+                          {dir + "/semantic.safetensors: Module A was trained with other word vectors",
+                           "than --word-vectors " + other, "float32[7, 3]"}));
+  fs::remove_all(dir);
+}
+
+TEST(Trainer, ADivergedRunStopsAtTheFirstNonFiniteLossOrFeature) {
+  omp_set_num_threads(1);
+  TrainConfig c = tiny_config();
+  c.epochs = 2;
+  c.ld_start_epoch = 2;  // epoch 1 is one-hot only: the loss shows it first
+  c.lr = 1e20;
+  const std::string dir = temp_out("diverged");
+  EXPECT_TRUE(throws_with([&] { run_training(c, dir, false, false); },
+                          {"task epoch 1, after ", "the loss is ", "training diverged", "smaller --lr (it is 1e+20"}));
+  EXPECT_FALSE(fs::exists(dir + "/" + kLatestCheckpoint));  // nothing diverged was saved
+  fs::remove_all(dir);
+  c.ld_start_epoch = 1;  // the features reach Eq. 6 before the next loss
+  EXPECT_TRUE(throws_with([&] { run_training(c, dir, false, false); },
+                          {"task epoch 1, after ", "the task feature holds ", "smaller --lr (it is 1e+20"}));
+  c = tiny_config();
+  c.ae_lr = 1e30;
+  c.ae_epochs = 2;
+  const std::string ae_dir = temp_out("ae-diverged");
+  EXPECT_TRUE(throws_with([&] { run_training(c, ae_dir, false, false); },
+                          {"ae epoch 1, after ", "the loss is ", "smaller --ae-lr (it is 1e+30"}));
+  fs::remove_all(dir);
+  fs::remove_all(ae_dir);
+}
+
 TEST(Trainer, BadInputGivesClearErrors) {
   TrainConfig c = tiny_config();
   c.dataset = "imagenet";
@@ -248,6 +366,10 @@ TEST(Trainer, BadInputGivesClearErrors) {
   c.dataset = "rafdb";
   c.data_root.clear();
   EXPECT_THROW(c.validate(), Error);
+  c = tiny_config();
+  c.train_subset = 10000;
+  EXPECT_TRUE(throws_with([&] { run_training(c, temp_out("subset"), false, false); },
+                          {"--train-subset 10000: the train split has only 200 usable samples"}));
   c = tiny_config();
   c.math = "turbo";
   try {

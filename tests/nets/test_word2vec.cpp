@@ -301,6 +301,19 @@ TEST(DefaultClassWordVectors, EmbeddedBytesEqualTheCommittedFile) {
   EXPECT_EQ(from_file.values, method::default_class_word_vectors().values);
 }
 
+TEST(DefaultClassWordVectors, AnAllZeroClassVectorIsRefused) {
+  const fs::path path = fs::temp_directory_path() / ("sceald-zero-vector-" + std::to_string(getpid()) + ".txt");
+  std::string text = "7 3\n";
+  for (int k = 0; k < data::kNumExpressions; ++k)
+    text += std::string(data::kExpressionWords[k]) + (k == 2 ? " 0 0 0\n" : " 1 " + std::to_string(k) + " 2\n");
+  std::ofstream(path) << text;
+  const std::string msg = error_of([&] { method::load_class_word_vectors(path.string()); });
+  EXPECT_NE(msg.find(path.string() + ": the vector of '" + std::string(data::kExpressionWords[2]) + "' is all zeros"),
+            std::string::npos)
+      << msg;
+  fs::remove(path);
+}
+
 TEST(DefaultClassWordVectors, ClassWordMissingFromAUserFileIsNamed) {
   SKIP_WITHOUT_SHARED_WORD2VEC();
   // euclidean_vectors.bin has surprised, fear, happy, angry but not disgusted, sad, neutral.

@@ -4,10 +4,12 @@
 
 #include <cmath>
 #include <functional>
+#include <limits>
 #include <string>
 
 #include "engine/ops/activation.h"
 #include "engine/ops/batch_norm.h"
+#include "engine/ops/conv.h"
 #include "engine/ops/loss.h"
 #include "engine/ops/similarity.h"
 #include "engine/ops/softmax.h"
@@ -249,6 +251,29 @@ TEST(Activations, KnownValues) {
   Tensor x2 = Tensor::from_vector<double>({-1, -1, 2, -4}, {2, 2});
   EXPECT_TRUE(all_close(prelu(x2, vec({0.1, 0.5})), Tensor::from_vector<double>({-0.1, -0.5, 2, -2}, {2, 2})));
   EXPECT_TRUE(throws_naming([&] { prelu(x2, vec({0.1, 0.2, 0.3})); }, {"prelu", "[3]", "[2, 2]"}));
+}
+
+// As in PyTorch, NaN goes through ReLU (alone and fused into a convolution)
+// and its gradient flows there: a diverged network must not turn into a
+// healthy-looking one with zero activations.
+TEST(Activations, ReluKeepsNaN) {
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  Tensor x = vec({-1, nan, 2});
+  x.set_requires_grad(true);
+  Tensor y = relu(x);
+  const std::vector<double> yv = y.to_vector<double>();
+  EXPECT_EQ(yv[0], 0.0);
+  EXPECT_TRUE(std::isnan(yv[1]));
+  EXPECT_EQ(yv[2], 2.0);
+  y.backward(vec({10, 20, 30}));
+  EXPECT_EQ(x.grad().to_vector<double>(), (std::vector<double>{0, 20, 30}));
+
+  Tensor image = Tensor::from_vector<double>({1, nan, -3, 4}, {1, 1, 2, 2});
+  Tensor weight = Tensor::from_vector<double>({1}, {1, 1, 1, 1});
+  const std::vector<double> conv = conv2d_relu(image, weight, Tensor(), Conv2dParams{}).to_vector<double>();
+  EXPECT_EQ(conv[0], 1.0);
+  EXPECT_TRUE(std::isnan(conv[1]));
+  EXPECT_EQ(conv[2], 0.0);
 }
 
 TEST(CosineSimilarity, ParallelOrthogonalOpposite) {

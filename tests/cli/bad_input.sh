@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# The sceald command line on bad input: each case must exit with the given
+# status and print a message holding the given text (README: errors name the
+# option and the value; usage errors exit 2, other errors 1).
+# Usage: bad_input.sh PATH/TO/sceald
+set -u
+sceald="$1"
+scratch=$(mktemp -d)
+trap 'rm -rf "$scratch"' EXIT
+failures=0
+
+# expect STATUS TEXT -- ARGS...   (ENV=value pairs before ARGS go to env)
+expect() {
+  local status="$1" text="$2"
+  shift 3
+  local out rc
+  out=$(env "$@" 2>&1)
+  rc=$?
+  if [[ $rc -ne $status || "$out" != *"$text"* ]]; then
+    echo "FAIL: $* -> exit $rc (want $status), output:"
+    echo "$out" | head -5 | sed 's/^/    /'
+    echo "    (want it to hold: $text)"
+    failures=$((failures + 1))
+  else
+    echo "ok:   $*"
+  fi
+}
+
+expect 2 "--threads: Value 100000 not in range 0 to 1024" -- "$sceald" train --threads 100000
+expect 2 "--threads: Value 5000 not in range 0 to 1024" -- "$sceald" benchmark --threads 5000
+expect 2 "OMP_NUM_THREADS=100000 asks for 100000 threads; at most 1024" -- OMP_NUM_THREADS=100000 "$sceald" info
+expect 2 "--seed: expected a whole number, got '-1'" -- "$sceald" train --seed -1
+expect 2 "--seed: '99999999999999999999999' is too large" -- "$sceald" synth --out "$scratch/s" --seed 99999999999999999999999
+expect 2 "--stop-after: must be at least 1, got 0" -- "$sceald" train --stop-after 0
+expect 2 "The following arguments were not expected: 3 --epoch" -- "$sceald" train --epoch 3
+expect 1 "it takes only --with-baseline, --verbose and --stop-after, not --epochs, --lr" -- \
+  "$sceald" train --resume "$scratch/run" --epochs 5 --lr 0.5
+expect 1 "--resume $scratch/none: no config.json there" -- "$sceald" train --resume "$scratch/none"
+expect 1 "--data-root $scratch/missing: no such folder" -- \
+  "$sceald" train --dataset ferplus --data-root "$scratch/missing"
+printf '{' >"$scratch/config.json"
+expect 1 "$scratch/config.json: not valid JSON" -- "$sceald" train --resume "$scratch"
+
+echo "$failures failed"
+[[ $failures -eq 0 ]]
