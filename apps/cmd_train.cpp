@@ -113,7 +113,12 @@ void setup(CLI::App& root) {
   cmd->add_option("--ld-start-epoch", c.ld_start_epoch, "first epoch with label distributions (synthetic preset: 4)")
       ->capture_default_str();
   cmd->add_option("--confidence-distance", c.confidence_distance, "sorted or ot")->capture_default_str();
+  cmd->add_option("--confidence-eps", c.confidence_eps, "Eq. 5's eps in alpha = 1 / (W + eps)")->capture_default_str();
   cmd->add_option("--prototype", c.prototype, "weighted or literal")->capture_default_str();
+  cmd->add_option("--flip-prob", c.flip_probability, "augmentation: probability of a horizontal flip")
+      ->capture_default_str();
+  cmd->add_option("--crop-padding", c.crop_padding, "augmentation: pixels of zero padding before the random crop")
+      ->capture_default_str();
   cmd->add_option("--ae-epochs", c.ae_epochs, "(synthetic preset: 14)")->capture_default_str();
   cmd->add_option("--ae-width-mult", c.ae_width, "(synthetic preset: 0.125)")->capture_default_str();
   cmd->add_option("--ae-hidden", c.ae_hidden, "h (synthetic preset: 256)")->capture_default_str();

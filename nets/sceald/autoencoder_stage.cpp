@@ -17,6 +17,7 @@
 #include "nets/sceald/confidence.h"
 #include "nets/sceald/divergence.h"
 #include "nets/sceald/semantic.h"
+#include "nets/sceald/semantic_loss.h"
 #include "nets/vgg10_autoencoder.h"
 
 namespace sceald::train {
@@ -90,18 +91,18 @@ SemanticSpace prepare_semantic_space(const TrainConfig& config, const TrainingDa
       const std::int64_t b = batch->images.size(0);
       const Tensor images = batch->images.to(device);
       auto out = ae.forward_with_code(images);
-      Tensor mse = mse_loss(out.reconstruction, images);
-      // SPEC Eq. 1: the cosine term reaches only the encoder (autograd sees to it).
-      Tensor cos = mean(cosine_similarity(gather_rows(space.word_vectors, batch->labels).to(device), out.code, 1));
-      Tensor loss = mse + (neg(cos) + 1.0) * config.gamma;
+      const Tensor targets = gather_rows(space.word_vectors, batch->labels).to(device);
+      const method::SemanticLossTerms terms =
+          method::semantic_loss(images, out.reconstruction, out.code, targets, config.gamma);
+      const Tensor& loss = terms.loss;
       ae.zero_grad();
       loss.backward();
       adam.step();
       const double loss_value = loss.item<float>();
       check_loss_finite(loss_value, {"ae", epoch, seen + b, "--ae-lr", config.ae_lr});
       loss_sum += loss_value * b;
-      mse_sum += mse.item<float>() * b;
-      cos_sum += cos.item<float>() * b;
+      mse_sum += terms.mse.item<float>() * b;
+      cos_sum += terms.cosine.item<float>() * b;
       seen += b;
       if (hooks.batch) hooks.batch("ae", epoch, seen, images_per_epoch);
     }

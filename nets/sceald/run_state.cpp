@@ -133,6 +133,8 @@ data::LoaderOptions loader_options(const TrainConfig& config, const data::InputC
   o.transform.convention = convention;
   o.transform.side = config.image_size;
   o.transform.augment = augment;
+  o.transform.flip_probability = config.flip_probability;
+  o.transform.crop_padding = config.crop_padding;
   o.allocator = batch_allocator_for(device);
   return o;
 }

@@ -50,8 +50,7 @@ TaskResult train_task(const TrainConfig& c, const TrainingData& data, const Sema
   const std::string latest = (fs::path(run_dir) / kLatestCheckpoint).string();
   const std::string log_path = (fs::path(run_dir) / "log.jsonl").string();
   const std::int64_t n = static_cast<std::int64_t>(data.train.size());
-  const method::ConfidenceOptions conf{method::parse_confidence_distance(c.confidence_distance),
-                                       method::kConfidenceEps};
+  const method::ConfidenceOptions conf{method::parse_confidence_distance(c.confidence_distance), c.confidence_eps};
   const method::PrototypeMode mode = method::parse_prototype_mode(c.prototype);
 
   TaskNet net = make_task_net(c, data.convention.channels, cuda::select_device(c.device));

@@ -24,6 +24,12 @@ void TrainConfig::validate() const {
   SCEALD_CHECK(std::isfinite(beta) && beta >= 0.0 && beta <= 1.0, "--beta ", beta, ": must lie in [0, 1]");
   SCEALD_CHECK(std::isfinite(noise) && noise >= 0.0 && noise <= 1.0, "--noise ", noise, ": must lie in [0, 1]");
   SCEALD_CHECK(std::isfinite(gamma) && gamma >= 0.0, "--gamma ", gamma, ": must be >= 0");
+  SCEALD_CHECK(std::isfinite(confidence_eps) && confidence_eps > 0.0, "--confidence-eps ", confidence_eps,
+               ": must be > 0 (it keeps alpha finite when the two graphs agree)");
+  SCEALD_CHECK(std::isfinite(flip_probability) && flip_probability >= 0.0 && flip_probability <= 1.0, "--flip-prob ",
+               flip_probability, ": must lie in [0, 1]");
+  SCEALD_CHECK(crop_padding >= 0 && crop_padding <= image_size, "--crop-padding ", crop_padding,
+               ": must lie in [0, --image-size ", image_size, "]");
   SCEALD_CHECK(width > 0.0 && std::isfinite(width), "--width-mult ", width, ": must be > 0");
   SCEALD_CHECK(ae_width > 0.0 && std::isfinite(ae_width), "--ae-width-mult ", ae_width, ": must be > 0");
   SCEALD_CHECK(ae_hidden >= 1, "--ae-hidden ", ae_hidden, ": must be >= 1");
@@ -52,7 +58,9 @@ nlohmann::json TrainConfig::to_json() const {
           {"epochs", epochs},     {"batch_size", batch_size},
           {"lr", lr},             {"beta", beta},
           {"ld_start_epoch", ld_start_epoch}, {"confidence_distance", confidence_distance},
-          {"prototype", prototype}, {"ae_epochs", ae_epochs},
+          {"confidence_eps", confidence_eps}, {"prototype", prototype},
+          {"flip_probability", flip_probability}, {"crop_padding", crop_padding},
+          {"ae_epochs", ae_epochs},
           {"ae_width", ae_width}, {"ae_hidden", ae_hidden},
           {"ae_lr", ae_lr},       {"gamma", gamma},
           {"word_vectors", word_vectors}, {"stage", stage},
@@ -79,6 +87,8 @@ TrainConfig TrainConfig::from_json(const nlohmann::json& j) {
   get("image_size", c.image_size); get("arch", c.arch); get("width", c.width); get("init", c.init);
   get("epochs", c.epochs); get("batch_size", c.batch_size); get("lr", c.lr); get("beta", c.beta);
   get("ld_start_epoch", c.ld_start_epoch); get("confidence_distance", c.confidence_distance);
+  get("confidence_eps", c.confidence_eps); get("flip_probability", c.flip_probability);
+  get("crop_padding", c.crop_padding);
   get("prototype", c.prototype); get("ae_epochs", c.ae_epochs); get("ae_width", c.ae_width);
   get("ae_hidden", c.ae_hidden); get("ae_lr", c.ae_lr); get("gamma", c.gamma);
   get("word_vectors", c.word_vectors); get("stage", c.stage); get("seed", c.seed);

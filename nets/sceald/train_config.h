@@ -33,7 +33,10 @@ struct TrainConfig {
   double beta = 0.7;
   int ld_start_epoch = 10;            // epochs counted from 1
   std::string confidence_distance = "sorted";  // sorted or ot
+  double confidence_eps = 1e-3;                // Eq. 5's eps
   std::string prototype = "weighted";          // weighted or literal
+  double flip_probability = 0.5;               // augmentation: random horizontal flip
+  int crop_padding = 4;                        // augmentation: zero padding before the random crop (0: none)
   // Auto-Encoder (Module A)
   int ae_epochs = 10;
   double ae_width = 1.0;

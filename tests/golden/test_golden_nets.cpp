@@ -19,6 +19,7 @@
 #include "engine/ops/similarity.h"
 #include "golden/golden.h"
 #include "nets/resnet18.h"
+#include "nets/sceald/semantic_loss.h"
 #include "nets/vgg10_autoencoder.h"
 #include "nets/vgg16.h"
 
@@ -167,7 +168,7 @@ TEST(GoldenNets, VGG10AutoEncoder) {
     ae.train();
     Tensor x = c.tensor("x").to(DType::Float64);
     auto out = ae.forward_with_code(x);
-    Tensor loss = mse_loss(out.reconstruction, x) - mean(cosine_similarity(c.tensor("targets"), out.code)) + 1.0;
+    Tensor loss = method::semantic_loss(x, out.reconstruction, out.code, c.tensor("targets"), 1.0).loss;
     loss.backward();
     EXPECT_TRUE(matches(out.code, c, "code"));
     EXPECT_TRUE(matches(loss, c, "loss"));

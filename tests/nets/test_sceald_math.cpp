@@ -21,6 +21,7 @@
 #include "nets/sceald/optimal_transport.h"
 #include "nets/sceald/prototypes.h"
 #include "nets/sceald/semantic.h"
+#include "nets/sceald/semantic_loss.h"
 #include "support/gradcheck.h"
 #include "support/tolerance.h"
 
@@ -499,6 +500,33 @@ TEST(SceAldLoss, GradcheckInTheLogits) {
     for (int k = 0; k < 7; ++k)
       expected[i * 7 + k] = (sm[i * 7 + k] - (0.7 * (k == y.to_vector<std::int64_t>()[i]) + 0.3 * lv[i * 7 + k])) / 5;
   EXPECT_TRUE(all_close(z.grad().to_vector<double>(), expected, kExact));
+}
+
+// Eq. 1 with gamma != 1 (the golden test against PyTorch uses gamma = 1):
+// mse over every pixel of the batch, plus gamma times one minus the mean
+// cosine between code and class word vector.
+TEST(SemanticLoss, ByHandWithGamma) {
+  const Tensor x = Tensor::from_vector<double>({0, 1, 2, 2}, {2, 1, 1, 2});
+  const Tensor recon = Tensor::from_vector<double>({1, 1, 2, 3}, {2, 1, 1, 2});  // squared errors 1, 0, 0, 1
+  const Tensor code = Tensor::from_vector<double>({1, 0, 0, 2}, {2, 2});
+  const Tensor targets = Tensor::from_vector<double>({1, 1, 0, -1}, {2, 2});  // cosines 1/sqrt(2) and -1
+  const SemanticLossTerms t = semantic_loss(x, recon, code, targets, 2.5);
+  const double mean_cos = (1 / std::sqrt(2.0) - 1) / 2;
+  EXPECT_NEAR(t.mse.item<double>(), 0.5, 1e-15);
+  EXPECT_NEAR(t.cosine.item<double>(), mean_cos, 1e-15);
+  EXPECT_NEAR(t.loss.item<double>(), 0.5 + 2.5 * (1 - mean_cos), 1e-14);
+  EXPECT_NEAR(semantic_loss(x, recon, code, targets, 0.0).loss.item<double>(), 0.5, 1e-15);
+  EXPECT_TRUE(throws_error([&] { semantic_loss(x, recon, code, targets, -1.0); }));
+  EXPECT_TRUE(throws_error([&] { semantic_loss(x, recon, code, targets.view({4}), 1.0); }));
+}
+
+TEST(SemanticLoss, GradcheckInReconstructionAndCode) {
+  const Tensor x = testing::random_input({3, 2, 2, 3}, 31, -1.0, 1.0);
+  const Tensor targets = testing::random_input({3, 5}, 32, -1.0, 1.0);
+  const Tensor recon = testing::random_input({3, 2, 2, 3}, 33, -1.0, 1.0);
+  const Tensor code = testing::random_input({3, 5}, 34, -1.0, 1.0);
+  EXPECT_TRUE(testing::gradcheck(
+      [&](const std::vector<Tensor>& in) { return semantic_loss(x, in[0], in[1], targets, 1.7).loss; }, {recon, code}));
 }
 
 TEST(SceAldLoss, BetaIsOneBeforeTheLabelDistributionEpoch) {

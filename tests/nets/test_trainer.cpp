@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <omp.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -89,6 +90,25 @@ std::vector<std::vector<std::string>> read_csv(const std::string& path) {
   return rows;
 }
 
+// Eq. 5 on every row of samples.csv: alpha = 1 / (W(S^s, S^t) + eps), W the
+// mean absolute difference of the two sorted graphs (SPEC's default distance),
+// recomputed here from the reported graphs.
+void expect_alpha_follows_eq5(const std::vector<std::vector<std::string>>& rows, double eps) {
+  for (std::size_t i = 1; i < rows.size(); ++i) {
+    std::vector<double> ss, st;
+    for (int k = 0; k < 7; ++k) {
+      ss.push_back(std::stod(rows[i][4 + k]));
+      st.push_back(std::stod(rows[i][11 + k]));
+    }
+    std::sort(ss.begin(), ss.end());
+    std::sort(st.begin(), st.end());
+    double w = 0;
+    for (int k = 0; k < 7; ++k) w += std::abs(ss[k] - st[k]) / 7;
+    const double alpha = std::stod(rows[i][3]);
+    EXPECT_NEAR(alpha, 1.0 / (w + eps), 1e-6 * alpha) << "row " << i << ", eps " << eps;
+  }
+}
+
 TEST(Trainer, LearnsAndReportsEverySample) {
   omp_set_num_threads(1);
   const std::string out = temp_out("learn");
@@ -122,6 +142,7 @@ TEST(Trainer, LearnsAndReportsEverySample) {
     }
     EXPECT_NEAR(ld_sum, 1.0, 1e-6);
   }
+  expect_alpha_follows_eq5(rows, 1e-3);
   EXPECT_TRUE(fs::exists(out + "/metrics.json"));
   EXPECT_TRUE(fs::exists(out + "/log.jsonl"));
 
@@ -139,6 +160,7 @@ TEST(Trainer, NoiseIsRecordedAndAurocReported) {
   TrainConfig c = tiny_config();
   c.noise = 0.3;
   c.epochs = 2;
+  c.confidence_eps = 0.25;  // --confidence-eps reaches Eq. 5
   const RunResult r = run_training(c, out, false, false);
   ASSERT_TRUE(r.sceald && r.sceald->finished);
   ASSERT_TRUE(r.sceald->metrics.contains("auroc_alpha"));
@@ -148,6 +170,7 @@ TEST(Trainer, NoiseIsRecordedAndAurocReported) {
   int differ = 0;
   for (std::size_t i = 1; i < rows.size(); ++i) differ += rows[i][1] != rows[i][2];
   EXPECT_NEAR(differ / 200.0, 0.3, 0.1);
+  expect_alpha_follows_eq5(rows, 0.25);
   fs::remove_all(out);
 }
 
