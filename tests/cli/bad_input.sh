@@ -38,6 +38,8 @@ expect 1 "it takes only --with-baseline, --verbose and --stop-after, not --epoch
 expect 1 "--resume $scratch/none: no config.json there" -- "$sceald" train --resume "$scratch/none"
 expect 1 "--data-root $scratch/missing: no such folder" -- \
   "$sceald" train --dataset ferplus --data-root "$scratch/missing"
+expect 2 "--run: Directory does not exist: $scratch/nowhere" -- "$sceald" figures --run "$scratch/nowhere"
+expect 1 "--run $scratch: expected config.json and samples.csv there" -- "$sceald" figures --run "$scratch"
 printf '{' >"$scratch/config.json"
 expect 1 "$scratch/config.json: not valid JSON" -- "$sceald" train --resume "$scratch"
 

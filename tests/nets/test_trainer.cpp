@@ -20,6 +20,7 @@
 #include "engine/io/safetensors.h"
 #include "nets/sceald/evaluate.h"
 #include "nets/sceald/run_state.h"
+#include "nets/sceald/sample_figure.h"
 #include "nets/sceald/task_stage.h"
 
 namespace sceald::train {
@@ -171,6 +172,16 @@ TEST(Trainer, NoiseIsRecordedAndAurocReported) {
   for (std::size_t i = 1; i < rows.size(); ++i) differ += rows[i][1] != rows[i][2];
   EXPECT_NEAR(differ / 200.0, 0.3, 0.1);
   expect_alpha_follows_eq5(rows, 0.25);
+  // Figs. 4-5 from this run: two clean and two flipped samples with their images.
+  FigureOptions figure;
+  figure.count = 2;
+  const std::vector<FigureSample> drawn = write_sample_figure(out, figure, out + "/figures.svg");
+  ASSERT_EQ(drawn.size(), 4u);
+  EXPECT_FALSE(drawn[0].flipped() || drawn[1].flipped());
+  EXPECT_TRUE(drawn[2].flipped() && drawn[3].flipped());
+  const std::string svg = io::read_file(out + "/figures.svg");
+  EXPECT_NE(svg.find("noisy labels"), std::string::npos);
+  EXPECT_NE(svg.find(drawn[3].id), std::string::npos);
   fs::remove_all(out);
 }
 
