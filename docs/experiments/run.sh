@@ -4,8 +4,14 @@
 # metrics.json exists is skipped, so the script can be stopped and restarted.
 # Afterwards docs/experiments/summarize.py prints the tables.
 #
-#   docs/experiments/run.sh [synthetic|ferplus|all]  (default all)
+#   docs/experiments/run.sh [synthetic|ferplus|all|table3]  (default all)
 #   FERPLUS_ROOT=/path/to/ferplus docs/experiments/run.sh ferplus
+#
+# table3 completes the paper's Table III on the synthetic set: beta in
+# {0.1, ..., 1.0} at 0/10/20/30% noise (the synthetic runs give beta 0.7 and
+# the beta = 1 baseline; this adds the other eight at each noise, reusing
+# their Module A: 96 task-only runs for 3 seeds, about a day on 2 cores).
+# summarize.py prints Table III from whatever of the grid exists.
 #
 # Scale (2 CPU cores): ResNet-18 at width 1/4 as the task network (VGG16
 # without batch norm learns too slowly from scratch at CPU widths; see
@@ -65,8 +71,20 @@ if [ "$which" = synthetic ] || [ "$which" = all ]; then
   done
 fi
 
+if [ "$which" = table3 ]; then
+  for seed in 1 2 3; do
+    for noise in 0 0.1 0.2 0.3; do
+      run "synthetic-noise$noise-seed$seed" "${common[@]}" "${synthetic[@]}" --noise "$noise" --seed "$seed" --with-baseline
+      for beta in 0.1 0.2 0.3 0.4 0.5 0.6 0.8 0.9; do
+        SHARE_AE_FROM="synthetic-noise$noise-seed$seed" \
+          run "synthetic-noise$noise-beta$beta-seed$seed" "${common[@]}" "${synthetic[@]}" --noise "$noise" --beta "$beta" --seed "$seed"
+      done
+    done
+  done
+fi
+
 if [ "$which" = ferplus ] || [ "$which" = all ]; then
-  if [ ! -d "$ferplus_root/FER2013Train" ]; then
+  if [ ! -d "$ferplus_root/FER2013Train" ] && [ ! -f "$ferplus_root/fer2013.csv" ]; then
     echo "run.sh: no FERPlus under $ferplus_root (set FERPLUS_ROOT); FERPlus experiments skipped" >&2
   else
     for seed in 1 2 3; do

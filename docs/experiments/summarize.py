@@ -66,6 +66,7 @@ def main():
             w = mean_sd(wall) if label != "baseline" else ""
             print(f"| {setting} | {label} | {','.join(str(s) for s, _ in sorted(runs))} | {' | '.join(cells)} | {w} |")
     inside_table(groups)
+    table3(groups)
 
 
 def inside(run_dir):
@@ -97,6 +98,39 @@ def inside_table(groups):
         cell = lambda k: mean_sd([x[k] for x in stats])
         print(f"| {setting} | {cell('ss')} | {cell('st')} | {cell('ld')} | {cell('ld_max')} | "
               f"{cell('alpha_clean')} | {cell('alpha_flipped')} |")
+
+
+def table3(groups):
+    """The paper's Table III on the synthetic set: mean validation accuracy over
+    seeds for each (noise, beta) among the runs with the sorted distance; beta 1
+    is the baseline of the main runs."""
+    cells = defaultdict(list)  # (noise, beta) -> accuracies
+    for setting, runs in groups.items():
+        if not setting.startswith("synthetic"):
+            continue
+        for _, d in runs:
+            cfg = load(os.path.join(d, "config.json"))
+            if cfg.get("confidence_distance") != "sorted":
+                continue
+            noise = float(cfg.get("noise", 0))
+            cells[(noise, float(cfg["beta"]))].append(load(os.path.join(d, "metrics.json"))["accuracy"])
+            baseline = os.path.join(d, "baseline", "metrics.json")
+            if os.path.isfile(baseline):
+                cells[(noise, 1.0)].append(load(baseline)["accuracy"])
+    betas = sorted({b for _, b in cells})
+    noises = sorted({n for n, _ in cells})
+    if len(betas) < 2:
+        return
+    print()
+    print("Table III (synthetic): validation accuracy, mean over seeds (n)")
+    print("| noise | " + " | ".join(f"β={b:g}" for b in betas) + " |")
+    print("|---|" + "---|" * len(betas))
+    for n in noises:
+        row = []
+        for b in betas:
+            acc = cells.get((n, b))
+            row.append(f"{sum(acc) / len(acc):.4f} ({len(acc)})" if acc else "-")
+        print(f"| {n:g} | " + " | ".join(row) + " |")
 
 
 if __name__ == "__main__":
