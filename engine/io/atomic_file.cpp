@@ -1,12 +1,14 @@
 #include "engine/io/atomic_file.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <streambuf>
 #include <vector>
 
@@ -109,6 +111,31 @@ void fsync_folder(const std::string& folder, const std::string& path) {
 }
 
 }  // namespace
+
+int remove_stale_temporaries(const std::string& folder) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  int removed = 0;
+  for (fs::directory_iterator it(folder, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    // "<name>.tmp.<pid>.<counter>": the last two dot-separated fields are numbers.
+    const std::size_t last = name.rfind('.');
+    if (last == std::string::npos || last == 0) continue;
+    const std::size_t before = name.rfind('.', last - 1);
+    if (before == std::string::npos || before < 4 || name.compare(before - 4, 4, ".tmp") != 0) continue;
+    const std::string pid_text = name.substr(before + 1, last - before - 1);
+    const std::string counter = name.substr(last + 1);
+    const auto digits = [](const std::string& s) {
+      return !s.empty() && s.size() < 10 && s.find_first_not_of("0123456789") == std::string::npos;
+    };
+    if (!digits(pid_text) || !digits(counter)) continue;
+    const pid_t pid = static_cast<pid_t>(std::stol(pid_text));
+    if (pid == ::getpid() || ::kill(pid, 0) == 0 || errno != ESRCH) continue;  // running (or not ours to judge)
+    std::error_code remove_ec;
+    if (fs::remove(it->path(), remove_ec)) ++removed;
+  }
+  return removed;
+}
 
 void write_file_atomically(const std::string& path, const std::function<void(std::ostream&)>& writer) {
   SCEALD_CHECK(!path.empty(), "write_file_atomically: the path is empty");

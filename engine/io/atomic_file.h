@@ -6,7 +6,8 @@
 // "<path>.tmp.<pid>.<counter>"), then flushes it, fsyncs it, renames it over
 // `path` and fsyncs the folder. Readers see either the old file or the whole
 // new one; a crash part-way leaves the old file in place (and at worst a
-// stray temporary). On any failure the temporary is removed: an exception
+// stray temporary, which remove_stale_temporaries clears: sceald train does
+// in its run folder). On any failure the temporary is removed: an exception
 // thrown by `writer` is rethrown unchanged; an I/O failure becomes a
 // sceald::Error naming the path and the system's reason (errno text).
 // A file that is replaced keeps its permission bits.
@@ -21,6 +22,12 @@
 namespace sceald::io {
 
 void write_file_atomically(const std::string& path, const std::function<void(std::ostream&)>& writer);
+
+// Removes the temporaries ("<name>.tmp.<pid>.<counter>") that processes no
+// longer running left in `folder` (killed mid-write: a checkpoint's is tens of
+// MB); those of running processes stay. Returns how many it removed; a
+// missing folder has none.
+int remove_stale_temporaries(const std::string& folder);
 
 // The whole content of a regular file. Errors name the path and the reason:
 // missing, not a regular file (a folder, say), unreadable.

@@ -199,6 +199,8 @@ RunResult run_training(const TrainConfig& given, const std::string& out_dir, boo
   }
   c.validate();
   cuda::select_device(c.device);  // fails now, with the reason, when the device cannot be used
+  for (const fs::path& folder : {fs::path(out_dir), fs::path(out_dir) / "baseline"})
+    io::remove_stale_temporaries(folder.string());  // left by a run killed mid-write
   const cuda::MathModeGuard math(cuda::parse_math_mode(c.math));
   fs::create_directories(out_dir);
   if (!resume) write_json_file(config_path, c.to_json());

@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -130,6 +131,30 @@ TEST_F(AtomicFileTest, ReadOnlyFileReadsRangesAndReportsShortFiles) {
   } catch (const Error& e) {
     EXPECT_THAT(std::string(e.what()), HasSubstr("the file ended at byte 10"));
   }
+}
+
+// The pid of a process that has exited and been reaped: no process has it now
+// (pids are not reused that quickly).
+pid_t finished_pid() {
+  const pid_t child = ::fork();
+  if (child == 0) ::_exit(0);
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  return child;
+}
+
+TEST_F(AtomicFileTest, StaleTemporariesOfFinishedProcessesAreRemoved) {
+  const pid_t dead = finished_pid();
+  const std::string stale = path("checkpoint.safetensors.tmp." + std::to_string(dead) + ".3");
+  const std::string ours = path("checkpoint.safetensors.tmp." + std::to_string(::getpid()) + ".0");
+  const std::string running_parent = path("log.jsonl.tmp." + std::to_string(::getppid()) + ".1");
+  for (const std::string& p : {stale, ours, running_parent, path("a.tmp.x.1"), path("notes.tmp"), path("data.csv")})
+    write_file_atomically(p, [](std::ostream& out) { out << "x"; });
+  EXPECT_EQ(remove_stale_temporaries(dir_.string()), 1);
+  EXPECT_FALSE(fs::exists(stale));
+  for (const std::string& kept : {ours, running_parent, path("a.tmp.x.1"), path("notes.tmp"), path("data.csv")})
+    EXPECT_TRUE(fs::exists(kept)) << kept;
+  EXPECT_EQ(remove_stale_temporaries(path("missing")), 0);
 }
 
 TEST_F(AtomicFileTest, EmptyContentIsAnEmptyFile) {
