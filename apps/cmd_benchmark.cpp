@@ -82,7 +82,9 @@ void setup(CLI::App& root) {
   cmd->add_option("--width-mult", o.net.width, "width multiplier (1 = the published network)")
       ->capture_default_str();
   cmd->add_option("--in-channels", o.net.in_channels, "input channels")->capture_default_str();
-  cmd->add_option("--num-classes", o.net.num_classes, "classes of vgg16/resnet18")->capture_default_str();
+  cmd->add_option("--num-classes", o.net.num_classes, "classes of vgg16/resnet18")
+      ->capture_default_str()
+      ->check(whole_number(1));
   cmd->add_option("--threads", a->threads, "CPU threads (0 = OMP_NUM_THREADS or every core)")
       ->capture_default_str()
       ->check(CLI::Range(0, kernels::cpu::kMaxCpuThreads));

@@ -25,7 +25,8 @@ void run(const ConvertArgs& args) {
   options.net = args.net;
   options.net.arch = nets::parse_arch(args.arch);
   if (options.net.arch != nets::Arch::VGG10AutoEncoder) {
-    SCEALD_CHECK(args.num_classes >= 1, "--num-classes is required for ", args.arch, " (7 for the seven expressions)");
+    SCEALD_CHECK(args.num_classes >= 1, "--num-classes ", args.num_classes == 0 ? "is required" : "must be >= 1",
+                 " for ", args.arch, " (7 for the seven expressions)");
     options.net.num_classes = args.num_classes;
   }
   options.key_map = nets::parse_key_map(args.key_map);

@@ -18,7 +18,8 @@ struct ForwardArgs {
 void run(ForwardArgs& args) {
   args.options.net.arch = nets::parse_arch(args.arch);
   if (args.options.net.arch != nets::Arch::VGG10AutoEncoder) {
-    SCEALD_CHECK(args.num_classes >= 1, "--num-classes is required for ", args.arch);
+    SCEALD_CHECK(args.num_classes >= 1, "--num-classes ", args.num_classes == 0 ? "is required" : "must be >= 1",
+                 " for ", args.arch);
     args.options.net.num_classes = args.num_classes;
   } else if (args.options.layer == "logits") {
     args.options.layer = "code";

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <iostream>
+#include <string>
 
 #include "apps/command_registry.h"
 #include "engine/error.h"
@@ -20,6 +21,7 @@ std::vector<RegisteredCommand>& command_registry() {
 int main(int argc, char** argv) {
   CLI::App app{"sceald: facial expression recognition with semantic-correlation-amended label distributions"};
   app.require_subcommand(1);
+  app.set_version_flag("--version", "sceald " SCEALD_VERSION);
   auto& registry = sceald::apps::command_registry();
   std::sort(registry.begin(), registry.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
   for (const auto& command : registry) command.setup(app);
@@ -28,6 +30,14 @@ int main(int argc, char** argv) {
     const char* env = std::getenv("OMP_NUM_THREADS");
     std::cerr << "sceald: error: OMP_NUM_THREADS=" << (env ? env : "") << " asks for " << omp_get_max_threads()
               << " threads; at most " << sceald::kernels::cpu::kMaxCpuThreads << "\n";
+    return 2;
+  }
+  // CLI11 would answer "A subcommand is required" to a mistyped one.
+  if (argc > 1 && argv[1][0] != '-' &&
+      std::none_of(registry.begin(), registry.end(), [&](const auto& c) { return c.name == argv[1]; })) {
+    std::string names;
+    for (const auto& command : registry) names += (names.empty() ? "" : ", ") + command.name;
+    std::cerr << "sceald: unknown command '" << argv[1] << "' (the commands: " << names << ")\n";
     return 2;
   }
   try {

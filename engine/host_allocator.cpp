@@ -76,7 +76,7 @@ class LargeBlockCache {
     std::lock_guard<std::mutex> lock(mutex_);
     if (!p)
       throw Error(str_cat("out of host memory: could not allocate ", request, " bytes (", stats_.in_use_bytes,
-                          " bytes of large blocks in use); lower the batch size"));
+                          " bytes of large blocks in use); lower the batch size, or the network's size"));
     ++stats_.os_allocations;
     note_in_use(p, bytes);
     return p;

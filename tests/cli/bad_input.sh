@@ -40,6 +40,8 @@ expect 1 "--data-root $scratch/missing: no such folder" -- \
   "$sceald" train --dataset ferplus --data-root "$scratch/missing"
 expect 2 "--run: Directory does not exist: $scratch/nowhere" -- "$sceald" figures --run "$scratch/nowhere"
 expect 1 "--run $scratch: expected config.json and samples.csv there" -- "$sceald" figures --run "$scratch"
+expect 2 "unknown command 'bogus' (the commands: benchmark, convert" -- "$sceald" bogus
+expect 2 "--num-classes: must be at least 1, got 0" -- "$sceald" benchmark --num-classes 0
 printf '{' >"$scratch/config.json"
 expect 1 "$scratch/config.json: not valid JSON" -- "$sceald" train --resume "$scratch"
 
