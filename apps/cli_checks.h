@@ -5,6 +5,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include <charconv>
+#include <climits>
 #include <string>
 
 namespace sceald::apps {
@@ -15,8 +17,11 @@ inline CLI::Validator whole_number(unsigned long long minimum = 0) {
       [minimum](std::string& value) -> std::string {
         const bool digits = !value.empty() && value.find_first_not_of("0123456789") == std::string::npos;
         if (!digits) return "expected a whole number, got '" + value + "'";
-        if (value.size() > 19) return "'" + value + "' is too large";
-        if (std::stoull(value) < minimum) return "must be at least " + std::to_string(minimum) + ", got " + value;
+        unsigned long long number = 0;
+        const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), number);
+        if (ec != std::errc() || end != value.data() + value.size())
+          return "'" + value + "' is larger than " + std::to_string(ULLONG_MAX);
+        if (number < minimum) return "must be at least " + std::to_string(minimum) + ", got " + value;
         return {};
       },
       minimum == 0 ? "NUMBER >= 0" : "NUMBER >= " + std::to_string(minimum));

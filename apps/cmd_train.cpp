@@ -1,6 +1,5 @@
 // `sceald train`: the SCE-ALD training run (Auto-Encoder, task network,
 // optional baseline). The work is train::run_training.
-#include <omp.h>
 
 #include <chrono>
 #include <ctime>
@@ -56,16 +55,17 @@ void run(TrainArgs& a, CLI::App* cmd) {
     std::string given;
     for (const CLI::Option* o : cmd->get_options()) {
       const std::string name = o->get_name();
+      // These change how fast it runs, not what it computes.
       const bool allowed = name == "--resume" || name == "--with-baseline" || name == "--verbose" ||
-                           name == "--stop-after" || name == "--help";
+                           name == "--stop-after" || name == "--threads" || name == "--workers" || name == "--help";
       if (o->count() > 0 && !allowed) given += (given.empty() ? "" : ", ") + name;
     }
     SCEALD_CHECK(given.empty(), "--resume ", a.resume, " continues the run with the options it was started with (",
-                 a.resume, "/config.json); it takes only --with-baseline, --verbose and --stop-after, not ", given);
+                 a.resume, "/config.json); it takes only --with-baseline, --verbose, --stop-after, --threads and ",
+                 "--workers, not ", given);
   }
   const std::string out = resume ? a.resume : (a.out.empty() ? default_out() : a.out);
   if (!resume) c.validate();
-  if (c.threads > 0) omp_set_num_threads(c.threads);
   Progress progress;
   train::TrainHooks hooks;
   hooks.batch = [&](const std::string& stage, int epoch, std::int64_t done, std::int64_t total) {
@@ -78,13 +78,15 @@ void run(TrainArgs& a, CLI::App* cmd) {
   const auto t0 = std::chrono::steady_clock::now();
   train::RunControl control;
   control.stop_after_epoch = a.stop_after;
+  if (cmd->count("--threads") > 0) control.threads = c.threads;
+  if (cmd->count("--workers") > 0) control.workers = c.workers;
   const train::RunResult r = train::run_training(c, out, resume, a.with_baseline, hooks, control);
   progress.finish_line();
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (r.sceald && r.sceald->finished) std::cout << "metrics: " << r.sceald->metrics.dump() << "\n";
   if (!r.table.empty()) std::cout << "\n" << r.table;
   std::cout << "run folder: " << out << " (" << secs << " s)\n";
-  if (a.verbose) print_memory_report(cuda::select_device(c.device), std::cout);
+  if (a.verbose) print_memory_report(cuda::select_device(r.config.device), std::cout);
 }
 
 void setup(CLI::App& root) {

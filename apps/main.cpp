@@ -25,12 +25,14 @@ int main(int argc, char** argv) {
   auto& registry = sceald::apps::command_registry();
   std::sort(registry.begin(), registry.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
   for (const auto& command : registry) command.setup(app);
-  // Checked before any parallel region: libgomp crashes on a huge count.
+  // Before any parallel region: libgomp crashes when asked for tens of thousands of threads.
   if (omp_get_max_threads() > sceald::kernels::cpu::kMaxCpuThreads) {
-    const char* env = std::getenv("OMP_NUM_THREADS");
-    std::cerr << "sceald: error: OMP_NUM_THREADS=" << (env ? env : "") << " asks for " << omp_get_max_threads()
-              << " threads; at most " << sceald::kernels::cpu::kMaxCpuThreads << "\n";
-    return 2;
+    if (const char* env = std::getenv("OMP_NUM_THREADS")) {
+      std::cerr << "sceald: error: OMP_NUM_THREADS=" << env << " asks for " << omp_get_max_threads()
+                << " threads; at most " << sceald::kernels::cpu::kMaxCpuThreads << "\n";
+      return 2;
+    }
+    omp_set_num_threads(sceald::kernels::cpu::kMaxCpuThreads);  // a machine with more hardware threads
   }
   // CLI11 would answer "A subcommand is required" to a mistyped one.
   if (argc > 1 && argv[1][0] != '-' &&

@@ -95,16 +95,18 @@ if ! compgen -G "/usr/include/cudnn_version.h" >/dev/null && ! compgen -G "/usr/
     if [[ -f "$root/include/cudnn_version.h" ]]; then
       CUDNN_ARGS=(-DCUDNN_ROOT="$root")
       # cuDNN loads its sub-libraries from its own folder later, and they need nvrtc and cuBLASLt of
-      # the CUDA major it was built for: the other nvidia wheels' lib folders first (nvidia/cu13/lib,
-      # nvidia/cublas/lib, nvidia/cuda_nvrtc/lib, ...), then the toolkit's.
+      # the CUDA major it was built for: the toolkit's first (the engine's own cuBLAS stays the one it
+      # was built against), then the other nvidia wheels' lib folders for what the toolkit lacks
+      # (nvidia/cu13/lib, nvidia/cublas/lib, nvidia/cuda_nvrtc/lib, ...).
       export LD_LIBRARY_PATH="$root/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+      [[ -d /usr/local/cuda/lib64 ]] && export LD_LIBRARY_PATH="$LD_LIBRARY_PATH:/usr/local/cuda/lib64"
       for lib in "$(dirname "$root")"/*/lib; do
         [[ -d "$lib" && "$lib" != "$root/lib" ]] && export LD_LIBRARY_PATH="$LD_LIBRARY_PATH:$lib"
       done
-      [[ -d /usr/local/cuda/lib64 ]] && export LD_LIBRARY_PATH="$LD_LIBRARY_PATH:/usr/local/cuda/lib64"
       echo "cuDNN from the pip wheel: $root"
       wheel=$("$py" -c 'import importlib.metadata as m
-print(" ".join(sorted(d.metadata["Name"] for d in m.distributions() if (d.metadata["Name"] or "").startswith("nvidia-cudnn"))))' 2>/dev/null)
+names = (d.metadata["Name"] or "" for d in m.distributions())
+print(" ".join(sorted(n for n in names if n.startswith("nvidia-cudnn"))))' 2>/dev/null)
       nvcc_major=$(nvcc --version 2>/dev/null | sed -n 's/.*release \([0-9]*\)\..*/\1/p')
       echo "cuDNN wheel: ${wheel:-unknown}; nvcc CUDA major: ${nvcc_major:-unknown}"
       if [[ -n "$wheel" && -n "$nvcc_major" && "$wheel" != *"cu$nvcc_major"* ]]; then
@@ -140,7 +142,8 @@ fi
 
 # ---- 3a. this engine
 phase "VGG16 training step, this engine (batch $SCEALD_BENCH_BATCH, $SCEALD_BENCH_STEPS steps per mode)"
-SCEALD_GPU_BENCH=1 SCEALD_CUDNN_VERBOSE=1 timeout "$(budget 120 50)" "$BUILD/tests/sceald_gpu_tests" --gtest_filter='GpuBench.Vgg16TrainingStep' \
+SCEALD_GPU_BENCH=1 SCEALD_CUDNN_VERBOSE=1 timeout "$(budget 120 50)" "$BUILD/tests/sceald_gpu_tests" \
+  --gtest_filter='GpuBench.Vgg16TrainingStep' \
   2>&1 | tee "$LOG.sceald" | grep -E "SCEALD_BENCH|memory:|Failure|error|OK|FAILED|SKIPPED"
 
 # ---- 3b. PyTorch on the same machine
@@ -216,14 +219,17 @@ for mode in ("fp32", "tf32"):
         step_ms.append(1000 * (time.perf_counter() - t0))
     median = statistics.median(step_ms)
     peak = torch.cuda.max_memory_allocated() / 2**20
-    print(f"SCEALD_BENCH engine=torch mode={mode} batch={batch} steps={steps} images_per_s={batch / (median / 1000):.1f} "
-          f"step_ms={median:.1f} step_ms_min={min(step_ms):.1f} step_ms_max={max(step_ms):.1f} peak_mib={peak:.0f} "
+    print(f"SCEALD_BENCH engine=torch mode={mode} batch={batch} steps={steps} "
+          f"images_per_s={batch / (median / 1000):.1f} step_ms={median:.1f} step_ms_min={min(step_ms):.1f} step_ms_max={max(step_ms):.1f} peak_mib={peak:.0f} "
           f"loss={last:.4f}", flush=True)
     del net, opt, x, y
     torch.cuda.empty_cache()
 PY
-# cuDNN statuses among the algorithms passed over point at the installation (a missing sub-library, say).
-grep -h "^sceald: cuDNN" "$LOG.sceald" 2>/dev/null | grep "CUDNN_STATUS" | head -5
+# Algorithms passed over for these statuses point at the installation (a missing sub-library, say);
+# plain NOT_SUPPORTED ones are cuDNN's normal answer for an algorithm a shape cannot use.
+grep -h "^sceald: cuDNN" "$LOG.sceald" 2>/dev/null |
+  grep -E "INCOMPATIBLE|ARCH_MISMATCH|PREREQUISITE|SUBLIBRARY|NOT_INITIALIZED|INTERNAL_ERROR|EXECUTION_FAILED" |
+  head -5
 grep -v "^SCEALD_BENCH" "$LOG.torch" | tail -5
 grep "^SCEALD_BENCH" "$LOG.torch"
 

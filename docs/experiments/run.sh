@@ -74,10 +74,11 @@ fi
 if [ "$which" = table3 ]; then
   for seed in 1 2 3; do
     for noise in 0 0.1 0.2 0.3; do
-      run "synthetic-noise$noise-seed$seed" "${common[@]}" "${synthetic[@]}" --noise "$noise" --seed "$seed" --with-baseline
+      run "synthetic-noise$noise-seed$seed" "${common[@]}" "${synthetic[@]}" --noise "$noise" --seed "$seed" \
+        --with-baseline
       for beta in 0.1 0.2 0.3 0.4 0.5 0.6 0.8 0.9; do
-        SHARE_AE_FROM="synthetic-noise$noise-seed$seed" \
-          run "synthetic-noise$noise-beta$beta-seed$seed" "${common[@]}" "${synthetic[@]}" --noise "$noise" --beta "$beta" --seed "$seed"
+        SHARE_AE_FROM="synthetic-noise$noise-seed$seed" run "synthetic-noise$noise-beta$beta-seed$seed" \
+          "${common[@]}" "${synthetic[@]}" --noise "$noise" --beta "$beta" --seed "$seed"
       done
     done
   done

@@ -8,6 +8,7 @@
 #include <unordered_map>
 
 #include "engine/data/decode.h"
+#include "engine/data/fer2013_csv.h"
 #include "engine/data/ferplus.h"
 #include "engine/data/reader_support.h"
 #include "engine/error.h"
@@ -90,7 +91,10 @@ DistributionStats distribution_stats(const Dataset& dataset) {
 // FERPlus: opens the split with both label choices and counts agreements.
 void compare_ferplus_labels(const DatasetOptions& options, Split split, SplitCheck& result) {
   const std::string folder = detail::join_path(options.root, ferplus_split_folder(split));
-  if (!detail::is_regular_file(detail::join_path(folder, "fer2013_label.csv"))) {
+  // The CSV layout (fer2013_csv.h) carries FER2013's label in its emotion column.
+  const bool csv_layout =
+      !detail::is_regular_file(detail::join_path(folder, "label.csv")) && has_fer2013_csv(options.root);
+  if (!csv_layout && !detail::is_regular_file(detail::join_path(folder, "fer2013_label.csv"))) {
     result.dataset.report.notes.push_back("no fer2013_label.csv beside label.csv: no comparison with FER2013's labels");
     return;
   }

@@ -19,10 +19,10 @@ using detail::join_path;
 constexpr std::string_view kDataset = "FERPlus";
 constexpr int kPixelCount = kFer2013Side * kFer2013Side;
 
-std::string pixels_csv_path(const std::string &root) { return join_path(root, "fer2013.csv"); }
-std::string votes_csv_path(const std::string &root) { return join_path(root, "fer2013new.csv"); }
+std::string pixels_csv_path(const std::string& root) { return join_path(root, "fer2013.csv"); }
+std::string votes_csv_path(const std::string& root) { return join_path(root, "fer2013new.csv"); }
 
-Split usage_split(std::string_view text, const std::string &where, std::string_view field) {
+Split usage_split(std::string_view text, const std::string& where, std::string_view field) {
   const std::string usage = detail::trim(text);
   if (usage == "Training") return Split::Train;
   if (usage == "PublicTest") return Split::Valid;
@@ -31,9 +31,9 @@ Split usage_split(std::string_view text, const std::string &where, std::string_v
       str_cat(where, ": field ", field, ": unknown Usage '", text, "' (expected Training, PublicTest or PrivateTest)"));
 }
 
-void expect_header(detail::LineReader &reader, const std::vector<std::string> &expected) {
+void expect_header(detail::LineReader& reader, const std::vector<std::string>& expected) {
   std::string joined;
-  for (const std::string &name : expected) joined += (joined.empty() ? "" : ",") + name;
+  for (const std::string& name : expected) joined += (joined.empty() ? "" : ",") + name;
   std::string line;
   SCEALD_CHECK(reader.next(line), reader.path(), ": empty file; expected the header ", joined);
   const std::vector<std::string> header = detail::split_csv_line(line, reader.where());
@@ -50,7 +50,7 @@ std::vector<std::string> votes_header() {
 }
 
 // The next line that is not blank; false at the end of the file.
-bool next_row(detail::LineReader &reader, std::string &line) {
+bool next_row(detail::LineReader& reader, std::string& line) {
   while (reader.next(line))
     if (!detail::trim(line).empty()) return true;
   return false;
@@ -59,10 +59,10 @@ bool next_row(detail::LineReader &reader, std::string &line) {
 bool is_blank(char c) { return c == ' ' || c == '\t'; }
 
 // 2304 integers in 0..255 separated by spaces, row by row.
-Image parse_pixels(std::string_view text, const std::string &where) {
+Image parse_pixels(std::string_view text, const std::string& where) {
   Image image(kFer2013Side, kFer2013Side, 1);
-  const char *p = text.data();
-  const char *const end = p + text.size();
+  const char* p = text.data();
+  const char* const end = p + text.size();
   int count = 0;
   for (;;) {
     while (p < end && is_blank(*p)) ++p;
@@ -70,7 +70,7 @@ Image parse_pixels(std::string_view text, const std::string &where) {
     unsigned value = 0;
     const auto [next, ec] = std::from_chars(p, end, value);
     if (ec != std::errc() || (next < end && !is_blank(*next)) || value > 255) {
-      const char *token_end = p;
+      const char* token_end = p;
       while (token_end < end && !is_blank(*token_end)) ++token_end;
       throw Error(str_cat(where, ": field 2 (pixels): value ", count + 1, " is '", std::string_view(p, token_end - p),
                           "'; expected an integer in 0..255"));
@@ -94,9 +94,9 @@ struct JoinedRow {
 
 }  // namespace
 
-bool has_fer2013_csv(const std::string &root) { return detail::is_regular_file(pixels_csv_path(root)); }
+bool has_fer2013_csv(const std::string& root) { return detail::is_regular_file(pixels_csv_path(root)); }
 
-Dataset open_fer2013_csv(const DatasetOptions &options) {
+Dataset open_fer2013_csv(const DatasetOptions& options) {
   const std::string pixels_csv = pixels_csv_path(options.root);
   const std::string votes_csv = votes_csv_path(options.root);
   if (!detail::is_regular_file(votes_csv))
@@ -106,7 +106,7 @@ Dataset open_fer2013_csv(const DatasetOptions &options) {
   ds.name = "ferplus";
   ds.split = options.split;
   ds.root = options.root;
-  DatasetReport &report = ds.report;
+  DatasetReport& report = ds.report;
   report.notes.push_back(str_cat("read ", pixels_csv, " joined row by row with ", votes_csv));
 
   detail::LineReader pixels_reader(pixels_csv);
@@ -121,8 +121,8 @@ Dataset open_fer2013_csv(const DatasetOptions &options) {
     const bool has_votes = next_row(votes_reader, votes_line);
     if (!has_pixels && !has_votes) break;
     if (has_pixels != has_votes) {
-      const detail::LineReader &ended = has_pixels ? votes_reader : pixels_reader;
-      const detail::LineReader &longer = has_pixels ? pixels_reader : votes_reader;
+      const detail::LineReader& ended = has_pixels ? votes_reader : pixels_reader;
+      const detail::LineReader& longer = has_pixels ? pixels_reader : votes_reader;
       throw Error(str_cat("FERPlus: ", ended.path(), " ends after line ", ended.line_number(), " but ", longer.path(),
                           " has a row at line ", longer.line_number(),
                           ": the two files must hold the same rows in the same order"));
@@ -151,11 +151,11 @@ Dataset open_fer2013_csv(const DatasetOptions &options) {
 
   // From here on, the rules of ferplus.h's reader, in its order.
   std::unordered_map<std::string, int> copies;
-  for (const JoinedRow &row : rows) ++copies[row.name];
+  for (const JoinedRow& row : rows) ++copies[row.name];
   std::int64_t ties = 0;
   std::vector<std::string> duplicates;
   std::unordered_set<std::string> listed;
-  for (JoinedRow &row : rows) {
+  for (JoinedRow& row : rows) {
     ++report.entries_read;
     if (row.name.empty()) {
       ++report.dropped["no image name"];
@@ -188,7 +188,7 @@ Dataset open_fer2013_csv(const DatasetOptions &options) {
   return ds;
 }
 
-std::vector<Split> fer2013_csv_splits(const std::string &root) {
+std::vector<Split> fer2013_csv_splits(const std::string& root) {
   const std::string votes_csv = votes_csv_path(root);
   if (!detail::is_regular_file(votes_csv))
     detail::throw_expected(kDataset, "fer2013new.csv (FERPlus's votes) beside fer2013.csv", root);

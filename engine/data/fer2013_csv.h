@@ -39,16 +39,16 @@ inline constexpr int kFer2013Side = 48;
 
 // True when root holds fer2013.csv (open_fer2013_csv then requires
 // fer2013new.csv beside it, and says so).
-bool has_fer2013_csv(const std::string &root);
+bool has_fer2013_csv(const std::string& root);
 
 // Throws sceald::Error naming the file, line, field and value for a wrong
 // header, a row with the wrong number of fields, an unknown Usage, Usage
 // fields that disagree between the files, files of different lengths, a
 // pixel that is not an integer in 0..255 or a row without 2304 of them.
-Dataset open_fer2013_csv(const DatasetOptions &options);
+Dataset open_fer2013_csv(const DatasetOptions& options);
 
 // The splits whose Usage occurs in fer2013new.csv, in the order train,
 // valid, test; throws when it has no rows.
-std::vector<Split> fer2013_csv_splits(const std::string &root);
+std::vector<Split> fer2013_csv_splits(const std::string& root);
 
 }  // namespace sceald::data

@@ -1,5 +1,6 @@
 #include "engine/data/ferplus.h"
 
+#include <algorithm>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -170,7 +171,11 @@ std::vector<Split> ferplus_splits(const std::string& root) {
   std::vector<Split> splits;
   for (Split s : {Split::Train, Split::Valid, Split::Test})
     if (detail::is_regular_file(join_path(join_path(root, ferplus_split_folder(s)), "label.csv"))) splits.push_back(s);
-  if (splits.empty() && has_fer2013_csv(root)) return fer2013_csv_splits(root);
+  if (has_fer2013_csv(root)) {  // open_ferplus reads a split without its folder from the CSV files
+    for (Split s : fer2013_csv_splits(root))
+      if (std::find(splits.begin(), splits.end(), s) == splits.end()) splits.push_back(s);
+    std::sort(splits.begin(), splits.end());
+  }
   if (splits.empty()) {
     const bool is_split_folder = detail::is_regular_file(join_path(root, "label.csv"));
     detail::throw_expected(kDataset,
@@ -189,8 +194,8 @@ Dataset open_ferplus(const DatasetOptions& options) {
     if (has_fer2013_csv(options.root)) return open_fer2013_csv(options);
     const bool is_split_folder = detail::is_regular_file(join_path(options.root, "label.csv"));
     detail::throw_expected(kDataset,
-                           str_cat(ferplus_split_folder(options.split), "/label.csv (split '", split_name(options.split),
-                                   "'), or fer2013.csv with fer2013new.csv"),
+                           str_cat(ferplus_split_folder(options.split), "/label.csv (split '",
+                                   split_name(options.split), "'), or fer2013.csv with fer2013new.csv"),
                            options.root,
                            is_split_folder ? "this looks like one split folder: give its parent as the data root" : "");
   }

@@ -93,8 +93,9 @@ std::string_view ferplus_split_folder(Split split);
 // Reads this layout, or the two CSV files of fer2013_csv.h when the root holds
 // no label.csv for the split but does hold fer2013.csv.
 Dataset open_ferplus(const DatasetOptions& options);
-// The splits whose label.csv exists (those of fer2013_csv.h when there is
-// none and the root holds fer2013.csv); throws when there is none.
+// The splits whose label.csv exists, and those of fer2013_csv.h when the
+// root holds fer2013.csv (open_ferplus reads a split without its folder
+// from there), in the order train, valid, test; throws when there is none.
 std::vector<Split> ferplus_splits(const std::string& root);
 
 }  // namespace sceald::data

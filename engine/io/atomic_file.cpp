@@ -2,12 +2,14 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <ctime>
 #include <filesystem>
 #include <streambuf>
 #include <vector>
@@ -17,6 +19,9 @@
 namespace sceald::io {
 
 namespace {
+
+constexpr const char* kTemporaryInfix = ".sceald-tmp.";
+constexpr long kStaleSeconds = 60;
 
 std::string errno_text(int err) { return std::strerror(err); }
 
@@ -91,7 +96,7 @@ class FdStreamBuf final : public std::streambuf {
 
 std::string temporary_name(const std::string& path) {
   static std::atomic<std::uint64_t> counter{0};
-  return str_cat(path, ".tmp.", ::getpid(), ".", counter.fetch_add(1));
+  return str_cat(path, kTemporaryInfix, ::getpid(), ".", counter.fetch_add(1));
 }
 
 void fsync_folder(const std::string& folder, const std::string& path) {
@@ -114,25 +119,31 @@ void fsync_folder(const std::string& folder, const std::string& path) {
 
 int remove_stale_temporaries(const std::string& folder) {
   namespace fs = std::filesystem;
+  const auto digits = [](const std::string& s) {
+    return !s.empty() && s.size() < 10 && s.find_first_not_of("0123456789") == std::string::npos;
+  };
   std::error_code ec;
   int removed = 0;
   for (fs::directory_iterator it(folder, ec), end; !ec && it != end; it.increment(ec)) {
+    // "<name>.sceald-tmp.<pid>.<counter>"
     const std::string name = it->path().filename().string();
-    // "<name>.tmp.<pid>.<counter>": the last two dot-separated fields are numbers.
-    const std::size_t last = name.rfind('.');
-    if (last == std::string::npos || last == 0) continue;
-    const std::size_t before = name.rfind('.', last - 1);
-    if (before == std::string::npos || before < 4 || name.compare(before - 4, 4, ".tmp") != 0) continue;
-    const std::string pid_text = name.substr(before + 1, last - before - 1);
-    const std::string counter = name.substr(last + 1);
-    const auto digits = [](const std::string& s) {
-      return !s.empty() && s.size() < 10 && s.find_first_not_of("0123456789") == std::string::npos;
-    };
-    if (!digits(pid_text) || !digits(counter)) continue;
-    const pid_t pid = static_cast<pid_t>(std::stol(pid_text));
-    if (pid == ::getpid() || ::kill(pid, 0) == 0 || errno != ESRCH) continue;  // running (or not ours to judge)
-    std::error_code remove_ec;
-    if (fs::remove(it->path(), remove_ec)) ++removed;
+    const std::size_t infix = name.rfind(kTemporaryInfix);
+    if (infix == std::string::npos || infix == 0) continue;
+    const std::string tail = name.substr(infix + std::strlen(kTemporaryInfix));
+    const std::size_t dot = tail.find('.');
+    if (dot == std::string::npos || !digits(tail.substr(0, dot)) || !digits(tail.substr(dot + 1))) continue;
+    // Its writer is gone: no process here has its pid, ...
+    const pid_t pid = static_cast<pid_t>(std::stol(tail.substr(0, dot)));
+    if (pid == ::getpid() || ::kill(pid, 0) == 0 || errno != ESRCH) continue;
+    // ... none anywhere holds its lock (a writer in another pid namespace on this file system would), ...
+    const int fd = ::open(it->path().c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0) continue;
+    struct stat st {};
+    const bool unlocked = ::flock(fd, LOCK_EX | LOCK_NB) == 0;
+    // ... and it is not new (a writer closes it a moment before renaming it).
+    const bool old = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_mtime + kStaleSeconds < ::time(nullptr);
+    if (unlocked && old && ::unlink(it->path().c_str()) == 0) ++removed;
+    ::close(fd);
   }
   return removed;
 }
@@ -154,6 +165,7 @@ void write_file_atomically(const std::string& path, const std::function<void(std
     throw Error(str_cat("write_file_atomically: cannot create the temporary file '", tmp, "' to write '", path,
                         "': ", why));
   }
+  ::flock(fd, LOCK_EX);  // tells remove_stale_temporaries that a writer is at work (advisory; best effort)
 
   bool renamed = false;
   try {

@@ -3,7 +3,8 @@
 //
 // write_file_atomically(path, writer) runs `writer` on a stream backed by a
 // fresh temporary file in the same folder as `path` (named
-// "<path>.tmp.<pid>.<counter>"), then flushes it, fsyncs it, renames it over
+// "<path>.sceald-tmp.<pid>.<counter>", locked with flock while it is
+// written), then flushes it, fsyncs it, renames it over
 // `path` and fsyncs the folder. Readers see either the old file or the whole
 // new one; a crash part-way leaves the old file in place (and at worst a
 // stray temporary, which remove_stale_temporaries clears: sceald train does
@@ -23,10 +24,11 @@ namespace sceald::io {
 
 void write_file_atomically(const std::string& path, const std::function<void(std::ostream&)>& writer);
 
-// Removes the temporaries ("<name>.tmp.<pid>.<counter>") that processes no
-// longer running left in `folder` (killed mid-write: a checkpoint's is tens of
-// MB); those of running processes stay. Returns how many it removed; a
-// missing folder has none.
+// Removes the temporaries ("<name>.sceald-tmp.<pid>.<counter>") that
+// writers no longer running left in `folder` (killed mid-write: a
+// checkpoint's is tens of MB): no process here has the pid, no one holds the
+// file's lock, and it was last written over a minute ago. Nothing else is
+// touched. Returns how many it removed; a missing folder has none.
 int remove_stale_temporaries(const std::string& folder);
 
 // The whole content of a regular file. Errors name the path and the reason:

@@ -23,6 +23,19 @@ void write_json_file(const std::string& path, const nlohmann::json& value) {
   io::write_file_atomically(path, [&](std::ostream& out) { out << value.dump(2) << "\n"; });
 }
 
+namespace {
+
+// A CSV field, quoted when it holds a comma, a quote or a line break (a
+// folder dataset's file name may).
+std::string csv_field(const std::string& text) {
+  if (text.find_first_of(",\"\r\n") == std::string::npos) return text;
+  std::string out = "\"";
+  for (char c : text) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return out + "\"";
+}
+
+}  // namespace
+
 void write_samples_csv(const std::string& path, const data::Dataset& train, bool noise_added, const Tensor& alpha,
                        const Tensor& semantic_graph, const Tensor& task_graph, const Tensor& label_distributions) {
   const std::size_t n = train.size();
@@ -39,7 +52,7 @@ void write_samples_csv(const std::string& path, const data::Dataset& train, bool
     out << "\n" << std::setprecision(9);
     for (std::size_t i = 0; i < n; ++i) {
       const auto& s = train.samples[i];
-      out << s.id << "," << s.label << ",";
+      out << csv_field(s.id) << "," << s.label << ",";
       if (noise_added) out << s.original_label;
       out << "," << a[i];
       for (const auto* v : {&ss, &st, &ld})

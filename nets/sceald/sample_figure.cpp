@@ -41,9 +41,12 @@ int parse_class(const std::string& text, const std::string& where, std::string_v
   return static_cast<int>(v);
 }
 
+// Text for an SVG element: XML's five special characters escaped, control
+// characters (not allowed in XML 1.0) dropped.
 std::string escaped(std::string_view text) {
   std::string out;
   for (char c : text) {
+    if (static_cast<unsigned char>(c) < 0x20 && c != '\t') continue;
     switch (c) {
       case '&': out += "&amp;"; break;
       case '<': out += "&lt;"; break;
@@ -54,6 +57,14 @@ std::string escaped(std::string_view text) {
     }
   }
   return out;
+}
+
+// At most `bytes` bytes of `text`, never cutting a UTF-8 sequence.
+std::string utf8_prefix(const std::string& text, std::size_t bytes) {
+  if (text.size() <= bytes) return text;
+  std::size_t end = bytes;
+  while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) --end;  // a continuation byte
+  return text.substr(0, end);
 }
 
 std::string number(double v, const char* format = "%.4g") {
@@ -70,7 +81,7 @@ std::string panel(const FigureSample& s, const data::Image& image, int x0, int y
   std::string svg = str_cat("<g transform=\"translate(", x0, ",", y0, ")\">\n");
   svg += str_cat("<rect width=\"", kPanelWidth - 6, "\" height=\"", kPanelHeight - 6,
                  "\" style=\"fill:none;stroke:#bbb\"/>\n");
-  const std::string id = s.id.size() > 30 ? s.id.substr(0, 27) + "..." : s.id;
+  const std::string id = s.id.size() > 30 ? utf8_prefix(s.id, 27) + "..." : s.id;
   svg += text(8, 16, id, "font-size:10px;fill:#555");
   const std::string png = "data:image/png;base64," + base64(data::encode_png(image));
   svg += str_cat("<image x=\"8\" y=\"26\" width=\"", kImageSide, "\" height=\"", kImageSide,
@@ -185,11 +196,12 @@ std::string render_sample_figure(const std::vector<FigureSample>& chosen, const 
     for (std::size_t i = 0; i < chosen.size(); ++i)
       if (chosen[i].flipped() == flipped) group.push_back(i);
     const std::string label = !noisy_run ? "samples" : flipped ? "noisy labels (flipped by --noise)" : "clean labels";
-    for (std::size_t start = 0; start < group.size(); start += kMaxPanelsPerRow)
-      rows.push_back({start == 0 ? label : "",
-                      std::vector<std::size_t>(group.begin() + static_cast<std::ptrdiff_t>(start),
-                                               group.begin() + static_cast<std::ptrdiff_t>(std::min(
-                                                                   group.size(), start + kMaxPanelsPerRow)))});
+    for (std::size_t start = 0; start < group.size(); start += kMaxPanelsPerRow) {
+      const std::size_t size = std::min<std::size_t>(kMaxPanelsPerRow, group.size() - start);
+      const auto first = group.begin() + static_cast<std::ptrdiff_t>(start);
+      const auto last = first + static_cast<std::ptrdiff_t>(size);
+      rows.push_back({start == 0 ? label : "", std::vector<std::size_t>(first, last)});
+    }
   }
   std::size_t columns = 1;
   for (const Row& r : rows) columns = std::max(columns, r.members.size());

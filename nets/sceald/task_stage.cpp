@@ -1,5 +1,7 @@
 #include "nets/sceald/task_stage.h"
 
+#include <omp.h>
+
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -197,7 +199,10 @@ RunResult run_training(const TrainConfig& given, const std::string& out_dir, boo
     SCEALD_CHECK(fs::exists(config_path), "--resume ", out_dir, ": no config.json there (not a sceald train folder)");
     c = TrainConfig::from_json_text(io::read_file(config_path), config_path);
   }
+  if (control.threads) c.threads = *control.threads;
+  if (control.workers) c.workers = *control.workers;
   c.validate();
+  if (c.threads > 0) omp_set_num_threads(c.threads);
   cuda::select_device(c.device);  // fails now, with the reason, when the device cannot be used
   for (const fs::path& folder : {fs::path(out_dir), fs::path(out_dir) / "baseline"})
     io::remove_stale_temporaries(folder.string());  // left by a run killed mid-write
@@ -209,6 +214,7 @@ RunResult run_training(const TrainConfig& given, const std::string& out_dir, boo
   // A bad --init fails now, not after Module A has trained.
   if (!c.init.empty() && c.stage != "ae") make_task_net(c, data.convention.channels, Device::cpu());
   RunResult result;
+  result.config = c;
   SemanticSpace space;
   if (c.stage != "task" || !fs::exists(fs::path(out_dir) / kSemanticFile)) {
     SCEALD_CHECK(c.stage != "task", "--stage task needs ", (fs::path(out_dir) / kSemanticFile).string(),

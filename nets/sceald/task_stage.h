@@ -26,6 +26,10 @@ namespace sceald::train {
 
 struct RunControl {
   int stop_after_epoch = 0;  // > 0: stop (after checkpointing) once this epoch is done, as an interruption would
+  // Settings that change the speed, not the results: given, they replace the
+  // config's (on --resume, config.json's).
+  std::optional<int> threads;  // OpenMP threads (0: OpenMP's default)
+  std::optional<int> workers;  // loader threads
 };
 
 struct TaskResult {
@@ -45,6 +49,7 @@ struct RunResult {
   std::optional<TaskResult> sceald;    // absent for --stage ae
   std::optional<TaskResult> baseline;  // with --with-baseline
   std::string table;                   // the side-by-side table (with --with-baseline)
+  TrainConfig config;                  // the settings the run used (config.json's on resume)
 };
 
 // All of `sceald train`: config.json, the Auto-Encoder stage (shared), the

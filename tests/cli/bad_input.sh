@@ -30,10 +30,11 @@ expect 2 "--threads: Value 100000 not in range 0 to 1024" -- "$sceald" train --t
 expect 2 "--threads: Value 5000 not in range 0 to 1024" -- "$sceald" benchmark --threads 5000
 expect 2 "OMP_NUM_THREADS=100000 asks for 100000 threads; at most 1024" -- OMP_NUM_THREADS=100000 "$sceald" info
 expect 2 "--seed: expected a whole number, got '-1'" -- "$sceald" train --seed -1
-expect 2 "--seed: '99999999999999999999999' is too large" -- "$sceald" synth --out "$scratch/s" --seed 99999999999999999999999
+expect 2 "--seed: '18446744073709551616' is larger than 18446744073709551615" -- \
+  "$sceald" synth --out "$scratch/s" --seed 18446744073709551616
 expect 2 "--stop-after: must be at least 1, got 0" -- "$sceald" train --stop-after 0
 expect 2 "The following arguments were not expected: 3 --epoch" -- "$sceald" train --epoch 3
-expect 1 "it takes only --with-baseline, --verbose and --stop-after, not --epochs, --lr" -- \
+expect 1 "it takes only --with-baseline, --verbose, --stop-after, --threads and --workers, not --epochs, --lr" -- \
   "$sceald" train --resume "$scratch/run" --epochs 5 --lr 0.5
 expect 1 "--resume $scratch/none: no config.json there" -- "$sceald" train --resume "$scratch/none"
 expect 1 "--data-root $scratch/missing: no such folder" -- \

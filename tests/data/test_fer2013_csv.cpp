@@ -24,8 +24,8 @@ using testing::throws_with;
 
 constexpr int kSurprise = 0, kAnger = 5, kNeutral = 6;
 
-const char *kPixelsHeader = "emotion,pixels,Usage\n";
-const char *kVotesHeader =
+const char* kPixelsHeader = "emotion,pixels,Usage\n";
+const char* kVotesHeader =
     "Usage,Image "
     "name,neutral,happiness,surprise,sadness,anger,"
     "disgust,fear,contempt,unknown,NF\n";
@@ -64,7 +64,7 @@ Image row_image(std::size_t row) {
   return image;
 }
 
-std::string pixels_text(const Image &image) {
+std::string pixels_text(const Image& image) {
   std::string text;
   for (std::size_t i = 0; i < image.pixels.size(); ++i) text += (i ? " " : "") + std::to_string(image.pixels[i]);
   return text;
@@ -73,11 +73,11 @@ std::string pixels_text(const Image &image) {
 // Writes the two CSV files under root/ and, like FERPlus's generator, the
 // same data as root/generated/FER2013*/label.csv + PNGs (no image for rows
 // without a name; a later row's PNG over an earlier one of the same name).
-void write_both_layouts(const TempFolder &dir, const std::vector<Row> &rows) {
+void write_both_layouts(const TempFolder& dir, const std::vector<Row>& rows) {
   std::string pixels = kPixelsHeader, votes = kVotesHeader;
   std::map<std::string, std::string> label_csv;
   for (std::size_t r = 0; r < rows.size(); ++r) {
-    const Row &row = rows[r];
+    const Row& row = rows[r];
     pixels += std::to_string(row.emotion) + "," + pixels_text(row_image(r)) + "," + row.usage + "\n";
     votes += row.usage + "," + row.name + "," + row.votes + "\n";
     if (row.name.empty()) continue;
@@ -90,10 +90,10 @@ void write_both_layouts(const TempFolder &dir, const std::vector<Row> &rows) {
   }
   dir.write("fer2013.csv", pixels);
   dir.write("fer2013new.csv", votes);
-  for (const auto &[folder, text] : label_csv) dir.write("generated/" + folder + "/label.csv", text);
+  for (const auto& [folder, text] : label_csv) dir.write("generated/" + folder + "/label.csv", text);
 }
 
-DatasetOptions options(const std::string &root, Split split, FerPlusLabels labels = FerPlusLabels::Plurality) {
+DatasetOptions options(const std::string& root, Split split, FerPlusLabels labels = FerPlusLabels::Plurality) {
   DatasetOptions o;
   o.kind = DatasetKind::FerPlus;
   o.root = root;
@@ -116,15 +116,15 @@ TEST(Fer2013Csv, GivesWhatTheGeneratorLayoutOfTheSameDataGives) {
     EXPECT_EQ(csv.name, "ferplus");
     ASSERT_EQ(csv.size(), generated.size());
     for (std::size_t i = 0; i < csv.size(); ++i) {
-      const Sample &a = csv.samples[i];
-      const Sample &b = generated.samples[i];
+      const Sample& a = csv.samples[i];
+      const Sample& b = generated.samples[i];
       EXPECT_EQ(a.id, b.id);
       EXPECT_EQ(a.label, b.label) << a.id;
       EXPECT_EQ(a.distribution, b.distribution) << a.id;
       EXPECT_EQ(a.path, dir / "fer2013.csv");
       ASSERT_TRUE(a.image != nullptr);
       EXPECT_FALSE(b.image);
-      for (const SampleTransform &t : {transform, rgb})
+      for (const SampleTransform& t : {transform, rgb})
         EXPECT_EQ(load_sample_tensor(a, t, nullptr).to_vector<float>(),
                   load_sample_tensor(b, t, nullptr).to_vector<float>())
             << a.id;
@@ -144,6 +144,7 @@ TEST(Fer2013Csv, GivesWhatTheGeneratorLayoutOfTheSameDataGives) {
   EXPECT_EQ(train.report.dropped.at("duplicate name"), 2);
   EXPECT_EQ(train.report.dropped.at("contempt"), 1);
   EXPECT_EQ(train.report.dropped.at("no votes"), 1);
+  ASSERT_EQ(train.report.notes.size(), 3u);  // the layout read, the ties, the duplicates
   const std::string notes = train.report.notes[0] + train.report.notes[1] + train.report.notes[2];
   EXPECT_NE(notes.find("2 rows have a tied plurality"), std::string::npos) << notes;
   EXPECT_NE(notes.find("fer0000010.png"), std::string::npos) << notes;
@@ -183,23 +184,23 @@ TEST(Fer2013Csv, SplitsAreTheUsagesPresent) {
 }
 
 // Writes the two files from lines of text (headers included).
-void write_csvs(const TempFolder &dir, const std::string &pixels, const std::string &votes) {
+void write_csvs(const TempFolder& dir, const std::string& pixels, const std::string& votes) {
   dir.write("fer2013.csv", pixels);
   dir.write("fer2013new.csv", votes);
 }
 
-std::string pixel_row(const std::string &emotion, const std::string &pixels, const std::string &usage) {
+std::string pixel_row(const std::string& emotion, const std::string& pixels, const std::string& usage) {
   return emotion + "," + pixels + "," + usage + "\n";
 }
 
 TEST(Fer2013Csv, MalformedFilesNameFileLineFieldAndValue) {
   const std::string good_pixels = pixels_text(row_image(0));
   const std::string votes_row = "Training,fer0000000.png,4,0,0,1,3,2,0,0,0,0\n";
-  const auto fails = [&](const std::string &pixels, const std::string &votes, const std::vector<std::string> &parts) {
+  const auto fails = [&](const std::string& pixels, const std::string& votes, const std::vector<std::string>& parts) {
     TempFolder dir;
     write_csvs(dir, pixels, votes);
     std::vector<std::string> with_root;
-    for (const std::string &part : parts)
+    for (const std::string& part : parts)
       with_root.push_back(part.find("ROOT") == 0 ? dir.path() + part.substr(4) : part);
     return throws_with([&] { open_dataset(options(dir.path(), Split::Train)); }, with_root);
   };
@@ -243,6 +244,22 @@ TEST(Fer2013Csv, MalformedFilesNameFileLineFieldAndValue) {
                     {"ROOT/fer2013.csv ends after line 2", "fer2013new.csv has a row at line 3"}));
 }
 
+TEST(Fer2013Csv, ReadsWhatEditorsAndOtherToolsWrite) {
+  // CRLF line ends, a quoted pixels field with tabs and runs of spaces, leading zeros, blank lines.
+  std::string pixels = "\"007";
+  for (int i = 1; i < kFer2013Side * kFer2013Side; ++i) pixels += (i % 3 ? " " : "\t  ") + std::to_string(i % 256);
+  pixels += " \"";
+  TempFolder dir;
+  write_csvs(dir, std::string("emotion,pixels,Usage\r\n") + "3," + pixels + ",Training\r\n\r\n",
+             std::string(kVotesHeader) + "\r\nTraining,fer0000000.png,0,9,0,0,0,0,0,0,0,1\r\n");
+  const Dataset ds = open_dataset(options(dir.path(), Split::Train));
+  ASSERT_EQ(ds.size(), 1u);
+  EXPECT_EQ(ds.samples[0].id, "fer0000000.png");
+  ASSERT_TRUE(ds.samples[0].image != nullptr);
+  EXPECT_EQ(ds.samples[0].image->pixels[0], 7);
+  EXPECT_EQ(ds.samples[0].image->pixels[2303], 2303 % 256);
+}
+
 TEST(Fer2013Csv, AMissingVotesFileIsNamed) {
   TempFolder dir;
   dir.write("fer2013.csv", kPixelsHeader);
@@ -262,8 +279,9 @@ TEST(Fer2013Csv, TheGeneratorLayoutWinsWhereItHasTheSplit) {
   const Dataset train = open_dataset(options(dir.path(), Split::Train));
   ASSERT_EQ(train.size(), 1u);
   EXPECT_EQ(train.samples[0].id, "only.png");
-  EXPECT_EQ(available_splits(options(dir.path(), Split::Train)), std::vector<Split>{Split::Train});
-  // Valid has no folder here, so it comes from the CSV files.
+  // Valid and test have no folder here, so they come from the CSV files, and are listed.
+  EXPECT_EQ(available_splits(options(dir.path(), Split::Train)),
+            (std::vector<Split>{Split::Train, Split::Valid, Split::Test}));
   EXPECT_EQ(open_dataset(options(dir.path(), Split::Valid)).samples.at(0).path, dir / "fer2013.csv");
 }
 

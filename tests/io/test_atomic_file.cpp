@@ -3,9 +3,12 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <sys/file.h>
 #include <sys/wait.h>
+#include <fcntl.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
 #include <stdexcept>
 #include <string>
@@ -143,17 +146,33 @@ pid_t finished_pid() {
   return child;
 }
 
-TEST_F(AtomicFileTest, StaleTemporariesOfFinishedProcessesAreRemoved) {
+TEST_F(AtomicFileTest, OnlyStaleTemporariesOfFinishedWritersAreRemoved) {
   const pid_t dead = finished_pid();
-  const std::string stale = path("checkpoint.safetensors.tmp." + std::to_string(dead) + ".3");
-  const std::string ours = path("checkpoint.safetensors.tmp." + std::to_string(::getpid()) + ".0");
-  const std::string running_parent = path("log.jsonl.tmp." + std::to_string(::getppid()) + ".1");
-  for (const std::string& p : {stale, ours, running_parent, path("a.tmp.x.1"), path("notes.tmp"), path("data.csv")})
+  const auto temporary = [&](const std::string& name, pid_t pid, int counter) {
+    return path(name + ".sceald-tmp." + std::to_string(pid) + "." + std::to_string(counter));
+  };
+  const std::string stale = temporary("checkpoint.safetensors", dead, 3);
+  const std::string fresh = temporary("log.jsonl", dead, 4);          // written seconds ago
+  const std::string locked = temporary("samples.csv", dead, 5);       // a writer elsewhere holds its lock
+  const std::string ours = temporary("checkpoint.safetensors", ::getpid(), 0);
+  const std::string running = temporary("config.json", ::getppid(), 1);
+  const std::vector<std::string> others = {path("backup.tmp.2024.06"), path("a.sceald-tmp.x.1"), path("data.csv")};
+  std::vector<std::string> all = {stale, fresh, locked, ours, running};
+  all.insert(all.end(), others.begin(), others.end());
+  const auto an_hour_ago = fs::file_time_type::clock::now() - std::chrono::hours(1);
+  for (const std::string& p : all) {
     write_file_atomically(p, [](std::ostream& out) { out << "x"; });
+    if (p != fresh) fs::last_write_time(p, an_hour_ago);
+  }
+  const int holder = ::open(locked.c_str(), O_RDONLY);
+  ASSERT_EQ(::flock(holder, LOCK_EX), 0);
   EXPECT_EQ(remove_stale_temporaries(dir_.string()), 1);
   EXPECT_FALSE(fs::exists(stale));
-  for (const std::string& kept : {ours, running_parent, path("a.tmp.x.1"), path("notes.tmp"), path("data.csv")})
-    EXPECT_TRUE(fs::exists(kept)) << kept;
+  for (const std::string& p : all)
+    if (p != stale) EXPECT_TRUE(fs::exists(p)) << p;
+  ::close(holder);
+  EXPECT_EQ(remove_stale_temporaries(dir_.string()), 1);  // its lock is free now
+  EXPECT_FALSE(fs::exists(locked));
   EXPECT_EQ(remove_stale_temporaries(path("missing")), 0);
 }
 

@@ -63,7 +63,7 @@ TEST(SampleFigure, SamplesCsvReadsBackWhatTheRunWrote) {
   data::Dataset train;
   for (int i = 0; i < 3; ++i) {
     data::Sample s;
-    s.id = "img" + std::to_string(i) + ".png";
+    s.id = i == 1 ? "smile, \"big\".png" : "img" + std::to_string(i) + ".png";  // a name CSV must quote
     s.label = i;
     s.original_label = i == 2 ? 5 : i;
     train.samples.push_back(s);
@@ -84,6 +84,7 @@ TEST(SampleFigure, SamplesCsvReadsBackWhatTheRunWrote) {
   EXPECT_EQ(back[2].original_label, 5);
   EXPECT_TRUE(back[2].flipped());
   EXPECT_FALSE(back[1].flipped());
+  EXPECT_EQ(back[1].id, "smile, \"big\".png");
   EXPECT_DOUBLE_EQ(back[2].alpha, 1000.125);
   EXPECT_DOUBLE_EQ(back[1].distribution[0], 0.4);
   EXPECT_DOUBLE_EQ(back[1].distribution[6], 0.1);
@@ -188,6 +189,17 @@ TEST(SampleFigure, SvgHasAPanelPerSampleWithItsImageEmbeddedLosslessly) {
     at = svg.find("</g>", at);  // skip the xlink:href copy
   }
   EXPECT_EQ(svg, render_sample_figure(chosen, images, "a <title> & more"));  // deterministic
+
+  // A long id is cut between UTF-8 characters, never inside one; control characters are dropped.
+  std::vector<FigureSample> odd = {chosen[0]};
+  odd[0].id.clear();
+  for (int i = 0; i < 20; ++i) odd[0].id += "\u00e9";  // 2 bytes each
+  const std::string cut = render_sample_figure(odd, {images[0]}, "bell\x07");
+  std::string thirteen;
+  for (int i = 0; i < 13; ++i) thirteen += "\u00e9";
+  EXPECT_NE(cut.find(">" + thirteen + "...<"), std::string::npos);
+  EXPECT_EQ(cut.find('\x07'), std::string::npos);
+  EXPECT_NE(cut.find(">bell<"), std::string::npos);
   EXPECT_NE(message_of([&] { render_sample_figure(chosen, {}, "t"); }).find("6 samples but 0 images"),
             std::string::npos);
 }

@@ -221,8 +221,12 @@ TEST(Trainer, ResumeGivesBitwiseTheSameWeights) {
   stop.stop_after_epoch = 1;
   const RunResult first = run_training(c, b, false, false, {}, stop);
   ASSERT_TRUE(first.sceald && !first.sceald->finished);
-  const RunResult second = run_training(TrainConfig{}, b, true, false);
+  RunControl speed;  // settings that change the speed, not the results, may differ on resume
+  speed.workers = 2;
+  const RunResult second = run_training(TrainConfig{}, b, true, false, {}, speed);
   ASSERT_TRUE(second.sceald && second.sceald->finished);
+  EXPECT_EQ(second.config.workers, 2);
+  EXPECT_EQ(second.config.threads, 1);  // config.json's
   const auto fa = io::load_safetensors(a + "/" + kFinalCheckpoint);
   const auto fb = io::load_safetensors(b + "/" + kFinalCheckpoint);
   ASSERT_EQ(fa.tensors.size(), fb.tensors.size());
