@@ -220,8 +220,8 @@ for mode in ("fp32", "tf32"):
     median = statistics.median(step_ms)
     peak = torch.cuda.max_memory_allocated() / 2**20
     print(f"SCEALD_BENCH engine=torch mode={mode} batch={batch} steps={steps} "
-          f"images_per_s={batch / (median / 1000):.1f} step_ms={median:.1f} step_ms_min={min(step_ms):.1f} step_ms_max={max(step_ms):.1f} peak_mib={peak:.0f} "
-          f"loss={last:.4f}", flush=True)
+          f"images_per_s={batch / (median / 1000):.1f} step_ms={median:.1f} step_ms_min={min(step_ms):.1f} "
+          f"step_ms_max={max(step_ms):.1f} peak_mib={peak:.0f} loss={last:.4f}", flush=True)
     del net, opt, x, y
     torch.cuda.empty_cache()
 PY
