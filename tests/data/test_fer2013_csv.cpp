@@ -151,6 +151,17 @@ TEST(Fer2013Csv, GivesWhatTheGeneratorLayoutOfTheSameDataGives) {
   // The pixels are the file's, in row-major order.
   EXPECT_EQ(*train.samples[0].image, row_image(0));
   EXPECT_EQ(*train.samples[1].image, row_image(2));
+  // The other splits, by hand: valid keeps happiness and neutral; test's one row is "unknown".
+  const Dataset valid = open_dataset(options(dir.path(), Split::Valid));
+  ASSERT_EQ(valid.size(), 2u);
+  EXPECT_EQ(valid.samples[0].id, "fer0000001.png");
+  EXPECT_EQ(valid.samples[0].label, 3);  // happiness
+  EXPECT_EQ(valid.samples[1].id, "fer0000012.png");
+  EXPECT_EQ(valid.samples[1].label, kNeutral);
+  EXPECT_EQ(*valid.samples[1].image, row_image(12));
+  const Dataset test = open_dataset(options(dir.path(), Split::Test));
+  EXPECT_EQ(test.size(), 0u);
+  EXPECT_EQ(test.report.dropped.at("unknown"), 1);
 }
 
 TEST(Fer2013Csv, Fer2013LabelsComeFromTheEmotionColumn) {
