@@ -110,7 +110,11 @@ void setup(CLI::App& root) {
   cmd->add_option("--init", c.init, "converted .safetensors from sceald convert");
   cmd->add_option("--epochs", c.epochs, "(synthetic preset: 8)")->capture_default_str();
   cmd->add_option("--batch-size", c.batch_size)->capture_default_str();
-  cmd->add_option("--lr", c.lr, "Adam learning rate (synthetic preset: 3e-4)")->capture_default_str();
+  cmd->add_option("--optimizer", c.optimizer, "the task network's optimiser: adam or sgd")
+      ->check(CLI::IsMember({"adam", "sgd"}))
+      ->capture_default_str();
+  cmd->add_option("--lr", c.lr, "learning rate of the task network (synthetic preset: 3e-4)")->capture_default_str();
+  cmd->add_option("--momentum", c.momentum, "SGD's momentum")->capture_default_str();
   cmd->add_option("--beta", c.beta, "Eq. 7 weight of the one-hot term")->capture_default_str();
   cmd->add_option("--ld-start-epoch", c.ld_start_epoch, "first epoch with label distributions (synthetic preset: 4)")
       ->capture_default_str();

@@ -13,6 +13,7 @@
 #include "engine/error.h"
 #include "engine/io/atomic_file.h"
 #include "engine/optim/adam.h"
+#include "engine/optim/sgd.h"
 #include "nets/sceald/confidence.h"
 #include "nets/sceald/label_distribution.h"
 #include "nets/sceald/divergence.h"
@@ -44,6 +45,12 @@ void fill_bank(const TaskNet& net, const TrainConfig& c, const TrainingData& dat
   net.module->train(was_training);
 }
 
+// SPEC: Adam by default; --optimizer sgd takes SGD with --momentum.
+std::unique_ptr<optim::Optimizer> make_optimizer(const TrainConfig& c, std::vector<Tensor> parameters) {
+  if (c.optimizer == "sgd") return std::make_unique<optim::SGD>(std::move(parameters), c.lr, c.momentum);
+  return std::make_unique<optim::Adam>(std::move(parameters), c.lr);
+}
+
 }  // namespace
 
 TaskResult train_task(const TrainConfig& c, const TrainingData& data, const SemanticSpace& space,
@@ -56,11 +63,11 @@ TaskResult train_task(const TrainConfig& c, const TrainingData& data, const Sema
   const method::PrototypeMode mode = method::parse_prototype_mode(c.prototype);
 
   TaskNet net = make_task_net(c, data.convention.channels, cuda::select_device(c.device));
-  optim::Adam adam(net.module->parameters(), c.lr);
+  const std::unique_ptr<optim::Optimizer> optimizer = make_optimizer(c, net.module->parameters());
   std::optional<method::FeatureBank> bank;
   TaskState state;
   if (resume && fs::exists(latest)) {
-    state = load_task_checkpoint(latest, net, adam, bank, data.train_labels);
+    state = load_task_checkpoint(latest, net, *optimizer, bank, data.train_labels);
   } else {
     std::remove(log_path.c_str());  // a fresh run starts a fresh log
   }
@@ -98,7 +105,7 @@ TaskResult train_task(const TrainConfig& c, const TrainingData& data, const Sema
       Tensor loss = method::sceald_loss(out.logits, labels, l, b);
       net.module->zero_grad();
       loss.backward();
-      adam.step();
+      optimizer->step();
       const double loss_value = loss.item<float>();
       check_loss_finite(loss_value, point);
       loss_sum += loss_value * bs;
@@ -118,7 +125,8 @@ TaskResult train_task(const TrainConfig& c, const TrainingData& data, const Sema
     const double train_secs = std::chrono::duration<double>(Clock::now() - t0).count();
     result.validation = evaluate_net(net, data.val, data.convention, c.image_size, c.batch_size, c.workers, hooks);
     state.epoch = epoch;
-    save_task_checkpoint(latest, net, adam, bank ? &*bank : nullptr, state, c, data.convention, data.train_labels);
+    save_task_checkpoint(latest, net, *optimizer, bank ? &*bank : nullptr, state, c, data.convention,
+                         data.train_labels);
     nlohmann::json rec = {{"stage", "task"},
                           {"epoch", epoch},
                           {"beta", b},
@@ -153,7 +161,7 @@ TaskResult train_task(const TrainConfig& c, const TrainingData& data, const Sema
   const Tensor ld_all = method::label_distribution(bank->features(), state.prototypes, DType::Float64);
   write_samples_csv((fs::path(run_dir) / "samples.csv").string(), data.train, data.noise.rate > 0, state.alpha,
                     space.semantic_graph, state.task_graph, ld_all);
-  save_task_checkpoint((fs::path(run_dir) / kFinalCheckpoint).string(), net, adam, &*bank, state, c, data.convention,
+  save_task_checkpoint((fs::path(run_dir) / kFinalCheckpoint).string(), net, *optimizer, &*bank, state, c, data.convention,
                        data.train_labels);
 
   result.metrics = metrics_json(result.validation);

@@ -38,6 +38,9 @@ void TrainConfig::validate() const {
   SCEALD_CHECK(ae_epochs >= 0, "--ae-epochs ", ae_epochs, ": must be >= 0");
   SCEALD_CHECK(batch_size >= 1, "--batch-size ", batch_size, ": must be >= 1");
   SCEALD_CHECK(lr > 0.0 && std::isfinite(lr), "--lr ", lr, ": must be > 0");
+  SCEALD_CHECK(optimizer == "adam" || optimizer == "sgd", "--optimizer ", optimizer, ": expected adam or sgd");
+  SCEALD_CHECK(std::isfinite(momentum) && momentum >= 0.0 && momentum < 1.0, "--momentum ", momentum,
+               ": must lie in [0, 1)");
   SCEALD_CHECK(ae_lr > 0.0 && std::isfinite(ae_lr), "--ae-lr ", ae_lr, ": must be > 0");
   SCEALD_CHECK(ld_start_epoch >= 1, "--ld-start-epoch ", ld_start_epoch, ": must be >= 1 (epochs count from 1)");
   SCEALD_CHECK(math == "fast" || math == "precise", "--math ", math, ": expected fast or precise");
@@ -56,7 +59,8 @@ nlohmann::json TrainConfig::to_json() const {
           {"image_size", image_size}, {"arch", arch},
           {"width", width},       {"init", init},
           {"epochs", epochs},     {"batch_size", batch_size},
-          {"lr", lr},             {"beta", beta},
+          {"optimizer", optimizer}, {"lr", lr},
+          {"momentum", momentum}, {"beta", beta},
           {"ld_start_epoch", ld_start_epoch}, {"confidence_distance", confidence_distance},
           {"confidence_eps", confidence_eps}, {"prototype", prototype},
           {"flip_probability", flip_probability}, {"crop_padding", crop_padding},
@@ -86,6 +90,7 @@ TrainConfig TrainConfig::from_json(const nlohmann::json& j) {
   get("train_subset", c.train_subset);
   get("image_size", c.image_size); get("arch", c.arch); get("width", c.width); get("init", c.init);
   get("epochs", c.epochs); get("batch_size", c.batch_size); get("lr", c.lr); get("beta", c.beta);
+  get("optimizer", c.optimizer); get("momentum", c.momentum);
   get("ld_start_epoch", c.ld_start_epoch); get("confidence_distance", c.confidence_distance);
   get("confidence_eps", c.confidence_eps); get("flip_probability", c.flip_probability);
   get("crop_padding", c.crop_padding);

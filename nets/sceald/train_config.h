@@ -29,7 +29,9 @@ struct TrainConfig {
   std::string init;                   // converted .safetensors (nets/convert.h) or empty
   int epochs = 40;
   int batch_size = 32;
-  double lr = 1e-4;                   // Adam
+  std::string optimizer = "adam";     // adam (SPEC) or sgd, for the task network
+  double lr = 1e-4;
+  double momentum = 0.9;              // sgd only
   double beta = 0.7;
   int ld_start_epoch = 10;            // epochs counted from 1
   std::string confidence_distance = "sorted";  // sorted or ot

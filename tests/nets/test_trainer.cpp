@@ -379,6 +379,30 @@ TEST(Trainer, ADivergedRunStopsAtTheFirstNonFiniteLossOrFeature) {
   fs::remove_all(ae_dir);
 }
 
+TEST(Trainer, TheOptimizerOptionPicksTheTaskNetworksOptimizer) {
+  omp_set_num_threads(1);
+  for (const std::string optimizer : {"adam", "sgd"}) {
+    TrainConfig c = tiny_config();
+    c.epochs = 1;
+    c.optimizer = optimizer;
+    c.momentum = 0.8;
+    const std::string dir = temp_out("optimizer-" + optimizer);
+    const RunResult r = run_training(c, dir, false, false);
+    ASSERT_TRUE(r.sceald && r.sceald->finished);
+    const auto f = io::load_safetensors(dir + "/" + kFinalCheckpoint);
+    // Each optimizer's own state: Adam's two moments, SGD's momentum buffer (torch.optim's names).
+    EXPECT_EQ(f.find("optim.0.exp_avg") != nullptr, optimizer == "adam") << optimizer;
+    EXPECT_EQ(f.find("optim.0.momentum_buffer") != nullptr, optimizer == "sgd") << optimizer;
+    fs::remove_all(dir);
+  }
+  TrainConfig bad = tiny_config();
+  bad.optimizer = "rmsprop";
+  EXPECT_TRUE(throws_with([&] { bad.validate(); }, {"--optimizer rmsprop: expected adam or sgd"}));
+  bad = tiny_config();
+  bad.momentum = 1.0;
+  EXPECT_TRUE(throws_with([&] { bad.validate(); }, {"--momentum 1: must lie in [0, 1)"}));
+}
+
 TEST(Trainer, BadInputGivesClearErrors) {
   TrainConfig c = tiny_config();
   c.dataset = "imagenet";
