@@ -215,12 +215,11 @@ RunResult run_training(const TrainConfig& given, const std::string& out_dir, boo
   for (const fs::path& folder : {fs::path(out_dir), fs::path(out_dir) / "baseline"})
     io::remove_stale_temporaries(folder.string());  // left by a run killed mid-write
   const cuda::MathModeGuard math(cuda::parse_math_mode(c.math));
+  // A wrong dataset or a bad --init fails before the run folder is made (and not after Module A has trained).
+  const TrainingData data = open_training_data(c);
+  if (!c.init.empty() && c.stage != "ae") make_task_net(c, data.convention.channels, Device::cpu());
   fs::create_directories(out_dir);
   if (!resume) write_json_file(config_path, c.to_json());
-
-  const TrainingData data = open_training_data(c);
-  // A bad --init fails now, not after Module A has trained.
-  if (!c.init.empty() && c.stage != "ae") make_task_net(c, data.convention.channels, Device::cpu());
   RunResult result;
   result.config = c;
   SemanticSpace space;

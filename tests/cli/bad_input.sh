@@ -38,7 +38,11 @@ expect 1 "it takes only --with-baseline, --verbose, --stop-after, --threads and 
   "$sceald" train --resume "$scratch/run" --epochs 5 --lr 0.5
 expect 1 "--resume $scratch/none: no config.json there" -- "$sceald" train --resume "$scratch/none"
 expect 1 "--data-root $scratch/missing: no such folder" -- \
-  "$sceald" train --dataset ferplus --data-root "$scratch/missing"
+  "$sceald" train --dataset ferplus --data-root "$scratch/missing" --out "$scratch/failed"
+if [[ -e "$scratch/failed" ]]; then  # a run that cannot start leaves no folder behind
+  echo "FAIL: a run with a missing --data-root made its --out folder"
+  failures=$((failures + 1))
+fi
 expect 2 "--run: Directory does not exist: $scratch/nowhere" -- "$sceald" figures --run "$scratch/nowhere"
 expect 1 "--run $scratch: expected config.json and samples.csv there" -- "$sceald" figures --run "$scratch"
 expect 2 "unknown command 'bogus' (the commands: benchmark, convert" -- "$sceald" bogus
