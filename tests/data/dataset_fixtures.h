@@ -15,6 +15,7 @@
 
 #include "engine/data/encode.h"
 #include "engine/error.h"
+#include "support/error_checks.h"
 
 namespace sceald::data::testing {
 
@@ -63,18 +64,6 @@ class TempFolder {
   std::string path_;
 };
 
-// Passes when `call` throws a sceald::Error whose message holds every part.
-inline ::testing::AssertionResult throws_with(const std::function<void()>& call, const std::vector<std::string>& parts) {
-  try {
-    call();
-  } catch (const Error& e) {
-    const std::string message = e.what();
-    for (const std::string& part : parts)
-      if (message.find(part) == std::string::npos)
-        return ::testing::AssertionFailure() << "message lacks '" << part << "': " << message;
-    return ::testing::AssertionSuccess() << message;
-  }
-  return ::testing::AssertionFailure() << "no sceald::Error thrown";
-}
+using sceald::testing::throws_with;
 
 }  // namespace sceald::data::testing

@@ -17,20 +17,14 @@
 #include "engine/data/decode.h"
 #include "engine/error.h"
 #include "nets/sceald/reports.h"
+#include "support/error_checks.h"
 
 namespace sceald::train {
 namespace {
 
 namespace fs = std::filesystem;
 
-std::string message_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+using sceald::testing::error_message;
 
 TEST(SampleFigure, Base64MatchesRfc4648) {
   const auto b64 = [](const std::string& s) { return base64(std::vector<std::uint8_t>(s.begin(), s.end())); };
@@ -90,13 +84,13 @@ TEST(SampleFigure, SamplesCsvReadsBackWhatTheRunWrote) {
   EXPECT_DOUBLE_EQ(back[1].distribution[6], 0.1);
 
   std::ofstream(path) << "id,label\nx,1\n";
-  EXPECT_NE(message_of([&] { read_samples_csv(path.string()); }).find(path.string() + ":1: not samples.csv's header"),
+  EXPECT_NE(error_message([&] { read_samples_csv(path.string()); }).find(path.string() + ":1: not samples.csv's header"),
             std::string::npos);
   std::string text = "id,label,original_label,alpha";
   for (const char* prefix : {"ss_", "st_", "ld_"})
     for (auto name : data::kExpressionNames) text += std::string(",") + prefix + std::string(name);
   std::ofstream(path) << text << "\nx,9,,1" << std::string(21, ',') << "\n";
-  EXPECT_NE(message_of([&] { read_samples_csv(path.string()); }).find(":2: field 2 (label): class 9"),
+  EXPECT_NE(error_message([&] { read_samples_csv(path.string()); }).find(":2: field 2 (label): class 9"),
             std::string::npos);
   fs::remove(path);
 }
@@ -110,7 +104,7 @@ TEST(SampleFigure, ChoosesIdsOrASeededDrawOfCleanAndFlipped) {
   EXPECT_EQ(by_id[0].id, "s4");
   EXPECT_EQ(by_id[1].id, "s0");
   o.ids = {"s9"};
-  EXPECT_NE(message_of([&] { choose_figure_samples(all, o); }).find("no training sample 's9'"), std::string::npos);
+  EXPECT_NE(error_message([&] { choose_figure_samples(all, o); }).find("no training sample 's9'"), std::string::npos);
 
   o.ids.clear();
   o.count = 2;
@@ -200,7 +194,7 @@ TEST(SampleFigure, SvgHasAPanelPerSampleWithItsImageEmbeddedLosslessly) {
   EXPECT_NE(cut.find(">" + thirteen + "...<"), std::string::npos);
   EXPECT_EQ(cut.find('\x07'), std::string::npos);
   EXPECT_NE(cut.find(">bell<"), std::string::npos);
-  EXPECT_NE(message_of([&] { render_sample_figure(chosen, {}, "t"); }).find("6 samples but 0 images"),
+  EXPECT_NE(error_message([&] { render_sample_figure(chosen, {}, "t"); }).find("6 samples but 0 images"),
             std::string::npos);
 }
 

@@ -22,6 +22,7 @@
 #include "nets/sceald/run_state.h"
 #include "nets/sceald/sample_figure.h"
 #include "nets/sceald/task_stage.h"
+#include "support/error_checks.h"
 
 namespace sceald::train {
 namespace {
@@ -266,19 +267,7 @@ TEST(Trainer, ConfigRoundTripsThroughJson) {
   EXPECT_EQ(aged.train_subset, 0);
 }
 
-// Passes when `call` throws a sceald::Error whose message holds every part.
-::testing::AssertionResult throws_with(const std::function<void()>& call, const std::vector<std::string>& parts) {
-  try {
-    call();
-  } catch (const Error& e) {
-    const std::string message = e.what();
-    for (const std::string& part : parts)
-      if (message.find(part) == std::string::npos)
-        return ::testing::AssertionFailure() << "message lacks '" << part << "': " << message;
-    return ::testing::AssertionSuccess();
-  }
-  return ::testing::AssertionFailure() << "no sceald::Error thrown";
-}
+using sceald::testing::throws_with;
 
 void write_text(const std::string& path, const std::string& text) { std::ofstream(path, std::ios::binary) << text; }
 

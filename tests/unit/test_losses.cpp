@@ -13,6 +13,7 @@
 #include "engine/ops/loss.h"
 #include "engine/ops/similarity.h"
 #include "engine/ops/softmax.h"
+#include "support/error_checks.h"
 #include "support/tolerance.h"
 
 using namespace sceald;
@@ -20,19 +21,7 @@ using namespace sceald::testing;
 
 namespace {
 
-// The call throws sceald::Error whose message contains every one of `parts`.
-::testing::AssertionResult throws_naming(const std::function<void()>& call, std::initializer_list<std::string> parts) {
-  try {
-    call();
-  } catch (const Error& e) {
-    const std::string msg = e.what();
-    for (const std::string& p : parts)
-      if (msg.find(p) == std::string::npos)
-        return ::testing::AssertionFailure() << "message \"" << msg << "\" lacks \"" << p << "\"";
-    return ::testing::AssertionSuccess();
-  }
-  return ::testing::AssertionFailure() << "no sceald::Error was thrown";
-}
+using sceald::testing::throws_with;
 
 Tensor vec(std::vector<double> v) {
   const auto n = static_cast<std::int64_t>(v.size());
@@ -115,19 +104,19 @@ TEST(CrossEntropy, NoGradientFlowsToTheTarget) {
 
 TEST(CrossEntropy, BadInputsNameTheOp) {
   Tensor logits = Tensor::zeros({3, 5});
-  EXPECT_TRUE(throws_naming([&] { cross_entropy(logits, Tensor::from_vector<std::int64_t>({0, 5, 1}, {3})); },
+  EXPECT_TRUE(throws_with([&] { cross_entropy(logits, Tensor::from_vector<std::int64_t>({0, 5, 1}, {3})); },
                             {"cross_entropy", "label 5", "index 1", "[0, 5)"}));
-  EXPECT_TRUE(throws_naming([&] { cross_entropy(logits, Tensor::from_vector<std::int64_t>({0, -1, 1}, {3})); },
+  EXPECT_TRUE(throws_with([&] { cross_entropy(logits, Tensor::from_vector<std::int64_t>({0, -1, 1}, {3})); },
                             {"cross_entropy", "label -1", "index 1"}));
-  EXPECT_TRUE(throws_naming([&] { cross_entropy(logits, Tensor::from_vector<float>({0, 1, 1}, {3})); },
+  EXPECT_TRUE(throws_with([&] { cross_entropy(logits, Tensor::from_vector<float>({0, 1, 1}, {3})); },
                             {"cross_entropy", "int64", "float32"}));
-  EXPECT_TRUE(throws_naming([&] { cross_entropy(logits, Tensor::from_vector<std::int64_t>({0, 1}, {2})); },
+  EXPECT_TRUE(throws_with([&] { cross_entropy(logits, Tensor::from_vector<std::int64_t>({0, 1}, {2})); },
                             {"cross_entropy", "[3]"}));
-  EXPECT_TRUE(throws_naming([&] { cross_entropy(Tensor::zeros({15}), Tensor::zeros({3}, DType::Int64)); },
+  EXPECT_TRUE(throws_with([&] { cross_entropy(Tensor::zeros({15}), Tensor::zeros({3}, DType::Int64)); },
                             {"cross_entropy", "[N, C]"}));
-  EXPECT_TRUE(throws_naming([&] { soft_cross_entropy(logits, Tensor::zeros({3, 4})); },
+  EXPECT_TRUE(throws_with([&] { soft_cross_entropy(logits, Tensor::zeros({3, 4})); },
                             {"soft_cross_entropy", "[3, 4]", "[3, 5]"}));
-  EXPECT_TRUE(throws_naming([&] { soft_cross_entropy(logits, Tensor::zeros({3, 5}, DType::Float64)); },
+  EXPECT_TRUE(throws_with([&] { soft_cross_entropy(logits, Tensor::zeros({3, 5}, DType::Float64)); },
                             {"soft_cross_entropy", "dtypes differ"}));
 }
 
@@ -141,7 +130,7 @@ TEST(MseLoss, KnownVectorsAndGradients) {
   // d/da = 2 (a - b) / 4
   EXPECT_TRUE(all_close(a.grad(), vec({0, 1, -0.5, 1.5})));
   EXPECT_TRUE(all_close(b.grad(), vec({0, -1, 0.5, -1.5})));
-  EXPECT_TRUE(throws_naming([&] { mse_loss(vec({1, 2}), vec({1, 2, 3})); }, {"mse_loss", "same shape"}));
+  EXPECT_TRUE(throws_with([&] { mse_loss(vec({1, 2}), vec({1, 2, 3})); }, {"mse_loss", "same shape"}));
 }
 
 TEST(BatchNorm, RunningStatsAfterOneTrainingStep) {
@@ -176,16 +165,16 @@ TEST(BatchNorm, EvaluationUsesRunningStatsAndAffine) {
 }
 
 TEST(BatchNorm, BadInputsNameTheOp) {
-  EXPECT_TRUE(throws_naming([] { batch_norm(Tensor::ones({1, 3}), Tensor(), Tensor(), Tensor(), Tensor(), true); },
+  EXPECT_TRUE(throws_with([] { batch_norm(Tensor::ones({1, 3}), Tensor(), Tensor(), Tensor(), Tensor(), true); },
                             {"batch_norm", "Expected more than 1 value per channel when training"}));
-  EXPECT_TRUE(throws_naming(
+  EXPECT_TRUE(throws_with(
       [] { batch_norm(Tensor::ones({1, 3, 1, 1}), Tensor(), Tensor(), Tensor(), Tensor(), true); },
       {"Expected more than 1 value per channel when training"}));
-  EXPECT_TRUE(throws_naming([] { batch_norm(Tensor::ones({2, 3}), Tensor::ones({4}), Tensor(), Tensor(), Tensor(), true); },
+  EXPECT_TRUE(throws_with([] { batch_norm(Tensor::ones({2, 3}), Tensor::ones({4}), Tensor(), Tensor(), Tensor(), true); },
                             {"batch_norm", "weight", "[3]", "[4]"}));
-  EXPECT_TRUE(throws_naming([] { batch_norm(Tensor::ones({2, 3}), Tensor(), Tensor(), Tensor(), Tensor(), false); },
+  EXPECT_TRUE(throws_with([] { batch_norm(Tensor::ones({2, 3}), Tensor(), Tensor(), Tensor(), Tensor(), false); },
                             {"batch_norm", "running_mean"}));
-  EXPECT_TRUE(throws_naming([] { batch_norm(Tensor::ones({6}), Tensor(), Tensor(), Tensor(), Tensor(), true); },
+  EXPECT_TRUE(throws_with([] { batch_norm(Tensor::ones({6}), Tensor(), Tensor(), Tensor(), Tensor(), true); },
                             {"batch_norm", "[N, C]"}));
 }
 
@@ -229,8 +218,8 @@ TEST(Dropout, SameSeedSameMaskAndEvalIsIdentity) {
   Generator g3(9);
   EXPECT_TRUE(dropout(x, 0.4, false, g3).same(x));
   EXPECT_EQ(g3.offset(), 0u);  // evaluation draws nothing
-  EXPECT_TRUE(throws_naming([&] { dropout(x, 1.0, true, g3); }, {"dropout", "[0, 1)"}));
-  EXPECT_TRUE(throws_naming([&] { dropout(x, -0.1, true, g3); }, {"dropout"}));
+  EXPECT_TRUE(throws_with([&] { dropout(x, 1.0, true, g3); }, {"dropout", "[0, 1)"}));
+  EXPECT_TRUE(throws_with([&] { dropout(x, -0.1, true, g3); }, {"dropout"}));
 }
 
 TEST(Dropout, BackwardUsesTheSameMask) {
@@ -250,7 +239,7 @@ TEST(Activations, KnownValues) {
   EXPECT_TRUE(all_close(prelu(x, vec({0.25})), vec({-0.5, -0.125, 0, 1.5})));
   Tensor x2 = Tensor::from_vector<double>({-1, -1, 2, -4}, {2, 2});
   EXPECT_TRUE(all_close(prelu(x2, vec({0.1, 0.5})), Tensor::from_vector<double>({-0.1, -0.5, 2, -2}, {2, 2})));
-  EXPECT_TRUE(throws_naming([&] { prelu(x2, vec({0.1, 0.2, 0.3})); }, {"prelu", "[3]", "[2, 2]"}));
+  EXPECT_TRUE(throws_with([&] { prelu(x2, vec({0.1, 0.2, 0.3})); }, {"prelu", "[3]", "[2, 2]"}));
 }
 
 // As in PyTorch, NaN goes through ReLU (alone and fused into a convolution)
@@ -284,7 +273,7 @@ TEST(CosineSimilarity, ParallelOrthogonalOpposite) {
   Tensor e = Tensor::from_vector<double>({1, 0, 0}, {1, 3});
   EXPECT_TRUE(all_close(cosine_similarity(a, e, 1), vec({1 / std::sqrt(14.0), 1, 1 / std::sqrt(5.25)})));
   EXPECT_TRUE(all_close(cosine_similarity(Tensor::zeros({1, 3}, DType::Float64), e, 1), vec({0})));
-  EXPECT_TRUE(throws_naming([] { cosine_similarity(Tensor::zeros({2, 3}), Tensor::zeros({2, 4}), 1); },
+  EXPECT_TRUE(throws_with([] { cosine_similarity(Tensor::zeros({2, 3}), Tensor::zeros({2, 4}), 1); },
                             {"cosine_similarity", "[2, 3]", "[2, 4]"}));
 }
 
