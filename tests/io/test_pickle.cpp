@@ -214,7 +214,7 @@ TEST(Pickle, EveryTruncationIsRejected) {
       } catch (const Error&) {
       }
     }
-  EXPECT_THAT(error_of(std::string("\x80\x02X\x05\x00\x00\x00ab", 9)), HasSubstr("runs past the end of the input"));
+  EXPECT_THAT(error_of(std::string("\x80\x02X\x05\x00\x00\x00" "ab", 9)), HasSubstr("runs past the end of the input"));
   EXPECT_THAT(error_of(std::string("\x80\x02", 2)), HasSubstr("ends before STOP"));
 }
 
