@@ -18,7 +18,9 @@ namespace sceald {
 
 class Node {
  public:
-  virtual ~Node() = default;
+  // Unlinks the nodes below it iteratively: a chain freed one inside the
+  // other's destructor would overflow the stack (a million nodes do).
+  virtual ~Node();
   virtual const char* name() const = 0;
   // dL/d(output) -> dL/d(input i) for every input; an entry may be left
   // undefined where needs_input_grad(i) is false.

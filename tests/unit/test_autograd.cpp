@@ -67,6 +67,19 @@ TEST(Autograd, DeepChainNeedsNoRecursion) {
   EXPECT_EQ(x.grad().item<double>(), 1.0);
 }
 
+TEST(Autograd, DeepChainIsFreedWithoutRecursion) {
+  // A million nodes dropped without a backward pass: freeing them one inside
+  // the other's destructor would need far more than the 8 MB main stack.
+  Tensor x = Tensor::ones({1}, DType::Float64);
+  x.set_requires_grad(true);
+  {
+    Tensor y = x;
+    for (int i = 0; i < 1000000; ++i) y = y + 1.0;
+    EXPECT_EQ(y.item<double>(), 1000001.0);
+  }
+  EXPECT_FALSE(x.grad().defined());
+}
+
 TEST(Autograd, DiamondWithASkippedBranchStillReachesTheLeaf) {
   // x feeds a branch that needs no gradient downstream and one that does.
   Tensor x = Tensor::from_vector<double>({2.0}, {1});
