@@ -15,8 +15,8 @@
 #include "engine/optim/adam.h"
 #include "engine/optim/sgd.h"
 #include "nets/sceald/confidence.h"
-#include "nets/sceald/label_distribution.h"
 #include "nets/sceald/divergence.h"
+#include "nets/sceald/label_distribution.h"
 #include "nets/sceald/losses.h"
 #include "nets/sceald/metrics.h"
 #include "nets/sceald/reports.h"
@@ -161,8 +161,8 @@ TaskResult train_task(const TrainConfig& c, const TrainingData& data, const Sema
   const Tensor ld_all = method::label_distribution(bank->features(), state.prototypes, DType::Float64);
   write_samples_csv((fs::path(run_dir) / "samples.csv").string(), data.train, data.noise.rate > 0, state.alpha,
                     space.semantic_graph, state.task_graph, ld_all);
-  save_task_checkpoint((fs::path(run_dir) / kFinalCheckpoint).string(), net, *optimizer, &*bank, state, c, data.convention,
-                       data.train_labels);
+  save_task_checkpoint((fs::path(run_dir) / kFinalCheckpoint).string(), net, *optimizer, &*bank, state, c,
+                       data.convention, data.train_labels);
 
   result.metrics = metrics_json(result.validation);
   result.metrics["split"] = c.val_split;
