@@ -24,6 +24,7 @@ namespace {
 
 struct BenchmarkArgs {
   std::string arch = "vgg16";
+  std::string stem = "imagenet";
   std::string device = "cpu";
   std::string json_path;
   std::string math = "fast";
@@ -38,6 +39,7 @@ void run(BenchmarkArgs& a) {
 #endif
   nets::BenchmarkOptions& o = a.options;
   o.net.arch = nets::parse_arch(a.arch);
+  o.net.stem = nets::parse_resnet_stem(a.stem);
   o.device = cuda::select_device(a.device);
   const cuda::MathModeGuard math(cuda::parse_math_mode(a.math));
   const nets::BenchmarkResult r = nets::run_benchmark(o);
@@ -47,6 +49,7 @@ void run(BenchmarkArgs& a) {
       {"image_size", o.image_size},
       {"batch_size", o.batch_size},
       {"width_mult", o.net.width},
+      {"stem", a.stem},
       {"in_channels", o.net.in_channels},
       {"num_classes", o.net.num_classes},
       {"device", o.device.str()},
@@ -76,12 +79,13 @@ void setup(CLI::App& root) {
   CLI::App* cmd = root.add_subcommand("benchmark", "Time a network's forward pass and training step");
   auto a = std::make_shared<BenchmarkArgs>();
   nets::BenchmarkOptions& o = a->options;
-  cmd->add_option("--arch", a->arch, "vgg16, vgg10ae or resnet18")->capture_default_str();
+  cmd->add_option("--arch", a->arch, "vgg16, vgg16_bn, resnet18 or vgg10ae")->capture_default_str();
   cmd->add_option("--image-size", o.image_size, "input side in pixels")->capture_default_str();
   cmd->add_option("--batch-size", o.batch_size, "images per step")->capture_default_str();
   cmd->add_option("--width-mult", o.net.width, "width multiplier (1 = the published network)")
       ->capture_default_str();
   cmd->add_option("--in-channels", o.net.in_channels, "input channels")->capture_default_str();
+  cmd->add_option("--stem", a->stem, "resnet18: imagenet, small or cifar (nets/resnet18.h)")->capture_default_str();
   cmd->add_option("--num-classes", o.net.num_classes, "classes of vgg16/resnet18")
       ->capture_default_str()
       ->check(whole_number(1));

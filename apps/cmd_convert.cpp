@@ -11,7 +11,7 @@ namespace sceald::apps {
 namespace {
 
 struct ConvertArgs {
-  std::string in, out, arch, key_map = "auto", convention;
+  std::string in, out, arch, key_map = "auto", convention, stem = "imagenet";
   std::int64_t num_classes = 0;
   nets::NetSpec net;
   std::uint64_t seed = 0;
@@ -24,6 +24,7 @@ void run(const ConvertArgs& args) {
   options.out_path = args.out;
   options.net = args.net;
   options.net.arch = nets::parse_arch(args.arch);
+  options.net.stem = nets::parse_resnet_stem(args.stem);
   if (options.net.arch != nets::Arch::VGG10AutoEncoder) {
     SCEALD_CHECK(args.num_classes >= 1, "--num-classes ", args.num_classes == 0 ? "is required" : "must be >= 1",
                  " for ", args.arch, " (7 for the seven expressions)");
@@ -42,11 +43,12 @@ void setup(CLI::App& root) {
   cmd->add_option("--in", args->in, "the checkpoint: .pth/.pt/.tar (zip or legacy) or .safetensors")
       ->required()
       ->check(CLI::ExistingFile);
-  cmd->add_option("--arch", args->arch, "vgg16, resnet18 or vgg10ae")->required();
+  cmd->add_option("--arch", args->arch, "vgg16, vgg16_bn, resnet18 or vgg10ae")->required();
   cmd->add_option("--num-classes", args->num_classes, "our class count (a head of another size is initialised afresh)");
   cmd->add_option("--key-map", args->key_map, "auto, torchvision, vggface or dream")->capture_default_str();
   cmd->add_option("--width-mult", args->net.width, "width multiplier of the network")->capture_default_str();
   cmd->add_option("--in-channels", args->net.in_channels, "input channels of the network")->capture_default_str();
+  cmd->add_option("--stem", args->stem, "resnet18: imagenet, small or cifar (nets/resnet18.h)")->capture_default_str();
   cmd->add_option("--side", args->net.side, "vgg10ae: input side")->capture_default_str();
   cmd->add_option("--code-dim", args->net.code_dim, "vgg10ae: code dimension d")->capture_default_str();
   cmd->add_option("--hidden", args->net.hidden, "vgg10ae: hidden width h")->capture_default_str();

@@ -133,7 +133,8 @@ void check_metadata(const std::map<std::string, std::string>& meta, const NetSpe
   const std::map<std::string, std::string> want = net_metadata(spec);
   const std::map<std::string, std::string> option = {
       {"arch", "--arch"},         {"num_classes", "--num-classes"}, {"width", "--width-mult"},
-      {"in_channels", "--in-channels"}, {"side", "--side"}, {"code_dim", "--code-dim"}, {"hidden", "--hidden"}};
+      {"in_channels", "--in-channels"}, {"side", "--side"}, {"code_dim", "--code-dim"}, {"hidden", "--hidden"},
+      {"stem", "--stem"}};
   for (const auto& [key, value] : want) {
     auto it = meta.find(key);
     if (it == meta.end() || it->second == value) continue;
@@ -152,11 +153,13 @@ void check_metadata(const std::map<std::string, std::string>& meta, const NetSpe
 
 std::shared_ptr<nn::Module> build_net(const NetSpec& spec, Generator& gen) {
   switch (spec.arch) {
-    case Arch::VGG16: {
+    case Arch::VGG16:
+    case Arch::VGG16BN: {
       VGG16Options o;
       o.num_classes = spec.num_classes;
       o.in_channels = spec.in_channels;
       o.width = spec.width;
+      o.batch_norm = spec.arch == Arch::VGG16BN;
       return std::make_shared<VGG16>(o, gen);
     }
     case Arch::ResNet18: {
@@ -164,6 +167,7 @@ std::shared_ptr<nn::Module> build_net(const NetSpec& spec, Generator& gen) {
       o.num_classes = spec.num_classes;
       o.in_channels = spec.in_channels;
       o.width = spec.width;
+      o.stem = spec.stem;
       return std::make_shared<ResNet18>(o, gen);
     }
     case Arch::VGG10AutoEncoder: {
@@ -190,6 +194,7 @@ std::map<std::string, std::string> net_metadata(const NetSpec& spec) {
     meta["code_dim"] = std::to_string(spec.code_dim);
     meta["hidden"] = std::to_string(spec.hidden);
   } else {
+    if (spec.arch == Arch::ResNet18) meta["stem"] = resnet_stem_name(spec.stem);
     meta["num_classes"] = std::to_string(spec.num_classes);
   }
   return meta;

@@ -8,7 +8,7 @@
 // checkpoint's does not fit), maps the names (key_maps.h), loads the mapped
 // tensors and writes every tensor of the network to a .safetensors file whose
 // metadata records:
-//   arch, num_classes, width, in_channels (vgg10ae: also side, code_dim, hidden)
+//   arch, num_classes, width, in_channels (resnet18: also stem; vgg10ae: side, code_dim, hidden)
 //   source            the checkpoint's file name (no folder)
 //   source_format     zip, legacy or safetensors
 //   key_map           the layout its names were read in
@@ -35,6 +35,7 @@
 #include "engine/nn/module.h"
 #include "engine/rng.h"
 #include "nets/key_maps.h"
+#include "nets/resnet18.h"
 
 namespace sceald::nets {
 
@@ -44,6 +45,7 @@ struct NetSpec {
   std::int64_t num_classes = 7;  // vgg16, resnet18
   std::int64_t in_channels = 3;
   double width = 1.0;            // width multiplier (1 = the published network)
+  ResNetStem stem = ResNetStem::ImageNet;  // resnet18 only
   // vgg10ae only (VGG10AutoEncoderOptions)
   std::int64_t side = 48;
   std::int64_t code_dim = 300;

@@ -49,7 +49,8 @@ const std::map<std::string, int> kVGGFaceFcIndex = {{"fc6", 0}, {"fc7", 3}, {"fc
 
 std::string head_prefix(Arch arch) {
   switch (arch) {
-    case Arch::VGG16: return "classifier.6.";
+    case Arch::VGG16:
+    case Arch::VGG16BN: return "classifier.6.";
     case Arch::ResNet18: return "fc.";
     case Arch::VGG10AutoEncoder: return "";
   }
@@ -112,14 +113,16 @@ std::string layout_str(const DetectedLayout& l) {
 
 Arch parse_arch(const std::string& name) {
   if (name == "vgg16") return Arch::VGG16;
+  if (name == "vgg16_bn") return Arch::VGG16BN;
   if (name == "resnet18") return Arch::ResNet18;
   if (name == "vgg10ae") return Arch::VGG10AutoEncoder;
-  throw Error(str_cat("unknown architecture '", name, "' (known: vgg16, resnet18, vgg10ae)"));
+  throw Error(str_cat("unknown architecture '", name, "' (known: vgg16, vgg16_bn, resnet18, vgg10ae)"));
 }
 
 const char* arch_name(Arch arch) {
   switch (arch) {
     case Arch::VGG16: return "vgg16";
+    case Arch::VGG16BN: return "vgg16_bn";
     case Arch::ResNet18: return "resnet18";
     case Arch::VGG10AutoEncoder: return "vgg10ae";
   }
@@ -154,8 +157,12 @@ DetectedLayout detect_layout(const nn::NamedTensors& source, const std::string& 
   auto any_in = [&](const std::set<std::string>& set) {
     return std::any_of(tops.begin(), tops.end(), [&](const std::string& t) { return set.count(t) > 0; });
   };
-  if (all_in([](const std::string& t) { return kVGGTorchvision.count(t) > 0; }) && tops.count("features"))
-    return {Arch::VGG16, KeyMap::Torchvision};
+  if (all_in([](const std::string& t) { return kVGGTorchvision.count(t) > 0; }) && tops.count("features")) {
+    // vgg16_bn: features.1 is the first BatchNorm2d (features.1 of vgg16 is a ReLU, which holds no tensor).
+    const bool bn = std::any_of(source.begin(), source.end(),
+                                [](const auto& named) { return named.first.rfind("features.1.", 0) == 0; });
+    return {bn ? Arch::VGG16BN : Arch::VGG16, KeyMap::Torchvision};
+  }
   if (all_in([](const std::string& t) { return is_vggface_conv(t) || kVGGFace.count(t) > 0; }))
     return {Arch::VGG16, KeyMap::VGGFace};
   if (all_in([](const std::string& t) { return kResNet.count(t) > 0 || kDreamExtras.count(t) > 0; }) &&
@@ -166,7 +173,7 @@ DetectedLayout detect_layout(const nn::NamedTensors& source, const std::string& 
     return {Arch::VGG10AutoEncoder, KeyMap::Torchvision};
   std::vector<std::string> first(tops.begin(), tops.end());
   throw Error(str_cat("cannot tell which layout '", source_name, "' uses: its names start with ", listed(first),
-                      ". Known: torchvision vgg16 (features., classifier.), VGG-Face (conv1_1 .. conv5_3, fc6..fc8), "
+                      ". Known: torchvision vgg16 and vgg16_bn (features., classifier.), VGG-Face (conv1_1 .. conv5_3, fc6..fc8), "
                       "torchvision resnet18 (conv1, bn1, layer1..4, fc), DREAM resnet18 (the same plus feature), "
                       "our vgg10ae (encoder., decoder.). Pass --key-map to force one."));
 }

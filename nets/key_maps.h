@@ -1,8 +1,8 @@
 // Mapping published checkpoints' tensor names onto our networks.
 //
 // Layouts (key maps) this knows:
-//   torchvision  the names our nets already use: torchvision's vgg16
-//                (features.N, classifier.N), resnet18 (conv1, bn1, layer1..4,
+//   torchvision  the names our nets already use: torchvision's vgg16 and
+//                vgg16_bn (features.N, classifier.N), resnet18 (conv1, bn1, layer1..4,
 //                fc; also what DAN/DACL's resnet18_msceleb.pth uses), and our
 //                own Auto-Encoder (encoder., decoder.). Identity.
 //   vggface      Albanie's port of VGG-Face (vgg_face_dag.pth): conv1_1 ..
@@ -40,8 +40,8 @@
 
 namespace sceald::nets {
 
-enum class Arch { VGG16, ResNet18, VGG10AutoEncoder };
-// "vgg16", "resnet18", "vgg10ae"; anything else is an error listing them.
+enum class Arch { VGG16, VGG16BN, ResNet18, VGG10AutoEncoder };
+// "vgg16", "vgg16_bn", "resnet18", "vgg10ae"; anything else is an error listing them.
 Arch parse_arch(const std::string& name);
 const char* arch_name(Arch arch);
 

@@ -29,6 +29,22 @@ std::shared_ptr<nn::Conv2d> make_conv(std::int64_t in, std::int64_t out, std::in
 
 }  // namespace
 
+ResNetStem parse_resnet_stem(const std::string& name) {
+  if (name == "imagenet") return ResNetStem::ImageNet;
+  if (name == "small") return ResNetStem::Small;
+  if (name == "cifar") return ResNetStem::Cifar;
+  throw Error(str_cat("unknown ResNet stem '", name, "' (known: imagenet, small, cifar)"));
+}
+
+const char* resnet_stem_name(ResNetStem stem) {
+  switch (stem) {
+    case ResNetStem::ImageNet: return "imagenet";
+    case ResNetStem::Small: return "small";
+    case ResNetStem::Cifar: return "cifar";
+  }
+  return "?";
+}
+
 // ---------------------------------------------------------------- BasicBlock
 
 BasicBlock::BasicBlock(std::int64_t in_channels, std::int64_t channels, std::int64_t stride, Generator& gen) {
@@ -57,7 +73,9 @@ ResNet18::ResNet18(const ResNet18Options& options, Generator& gen) : options_(op
   SCEALD_CHECK(options.width > 0 && std::isfinite(options.width),
                "ResNet18: the width multiplier must be positive, got ", options.width);
   const std::int64_t stem = scaled(64, options.width);
-  conv1 = register_module("conv1", make_conv(options.in_channels, stem, 7, 2, 3, gen));
+  const bool imagenet = options.stem == ResNetStem::ImageNet;
+  conv1 = register_module("conv1", imagenet ? make_conv(options.in_channels, stem, 7, 2, 3, gen)
+                                            : make_conv(options.in_channels, stem, 3, 1, 1, gen));
   bn1 = register_module("bn1", std::make_shared<nn::BatchNorm2d>(stem));
 
   std::int64_t channels = stem;
@@ -79,11 +97,14 @@ ResNet18::ResNet18(const ResNet18Options& options, Generator& gen) : options_(op
 Tensor ResNet18::pooled_feature(const Tensor& x) {
   SCEALD_CHECK(x.defined() && x.dim() == 4 && x.size(1) == options_.in_channels, "ResNet18: expected an input [N, ",
                options_.in_channels, ", H, W], got ", x.defined() ? shape_str(x.shape()) : "an undefined tensor");
-  MaxPool2dParams pool;
-  pool.kernel = {3, 3};
-  pool.stride = {2, 2};
-  pool.padding = {1, 1};
-  Tensor y = max_pool2d(relu(bn1->forward(conv1->forward(x))), pool);
+  Tensor y = relu(bn1->forward(conv1->forward(x)));
+  if (options_.stem != ResNetStem::Cifar) {
+    MaxPool2dParams pool;
+    pool.kernel = {3, 3};
+    pool.stride = {2, 2};
+    pool.padding = {1, 1};
+    y = max_pool2d(y, pool);
+  }
   y = layer4->forward(layer3->forward(layer2->forward(layer1->forward(y))));
   return flatten(avgpool->forward(y), 1);
 }

@@ -10,12 +10,21 @@
 //
 // Input [N, in_channels, H, W] with H, W >= 1; torchvision's own inputs are
 // 224x224. The feature is the pooled 512-d vector (512 * width).
+//
+// The stem (ResNet18Options::stem) decides layer1's resolution:
+//   imagenet  conv1 7x7 stride 2 padding 3, max-pool 3/2/1: input / 4 (torchvision)
+//   small     conv1 3x3 stride 1 padding 1, max-pool 3/2/1: input / 2
+//   cifar     conv1 3x3 stride 1 padding 1, no max-pool:    input / 1 (He et al.'s CIFAR nets)
+// At 48x48 (FERPlus) the imagenet stem leaves layer4 at 2x2; the small stem
+// leaves it at 3x3 with layer1 at 24x24. Only the imagenet stem loads
+// torchvision's weights (conv1's shape differs otherwise).
 // Parameter count (parameters only, not the BatchNorm buffers) at width 1
 // with 1000 classes: 11,689,512.
 #pragma once
 
 #include <cstdint>
 #include <memory>
+#include <string>
 
 #include "engine/nn/layers.h"
 #include "engine/rng.h"
@@ -23,11 +32,17 @@
 
 namespace sceald::nets {
 
+enum class ResNetStem { ImageNet, Small, Cifar };
+// "imagenet", "small", "cifar"; anything else is an error listing them.
+ResNetStem parse_resnet_stem(const std::string& name);
+const char* resnet_stem_name(ResNetStem stem);
+
 struct ResNet18Options {
   std::int64_t num_classes = 1000;
   std::int64_t in_channels = 3;
   // Scales the widths 64, 128, 256, 512, each rounded to the nearest integer, at least 1.
   double width = 1.0;
+  ResNetStem stem = ResNetStem::ImageNet;
 };
 
 // Two 3x3 convolutions with batch norm and a residual connection.

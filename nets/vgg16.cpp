@@ -45,6 +45,7 @@ VGG16::VGG16(const VGG16Options& options, Generator& gen) : options_(options) {
     auto conv = features->emplace_back<nn::Conv2d>(channels, out, 3, 1, 1, 1, true, gen);
     nn::init::kaiming_normal_(conv->weight, 0.0, nn::init::FanMode::FanOut, nn::init::Nonlinearity::ReLU, gen);
     nn::init::zeros_(conv->bias);
+    if (options.batch_norm) features->emplace_back<nn::BatchNorm2d>(out);
     features->emplace_back<nn::ReLU>();
     channels = out;
   }
@@ -94,7 +95,7 @@ std::int64_t VGG16::count_parameters(const VGG16Options& options) {
   for (std::int64_t c : kConfigD) {
     if (c == kPool) continue;
     const std::int64_t out = scaled(c, options.width);
-    count += channels * out * 9 + out;
+    count += channels * out * 9 + out + (options.batch_norm ? 2 * out : 0);
     channels = out;
   }
   const std::int64_t hidden = scaled(kHidden, options.width);

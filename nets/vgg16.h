@@ -16,6 +16,13 @@
 // [N, 4096 * width], taken before dropout.
 //
 // Parameter count at width 1: 138,357,544 with 1000 classes.
+//
+// With batch_norm (torchvision's vgg16_bn) every convolution is followed by
+// a BatchNorm2d before its ReLU, so the features are numbered
+//   features.{0,3,7,10,14,17,20,24,27,30,34,37,40}  Conv2d, BatchNorm2d at +1, ReLU at +2
+//   features.{6,13,23,33,43}                        MaxPool2d(2, 2)
+// and the classifier is unchanged (138,365,992 parameters at width 1 with
+// 1000 classes, the BatchNorm running statistics not counted).
 #pragma once
 
 #include <cstdint>
@@ -33,6 +40,7 @@ struct VGG16Options {
   // CPU runs); each is rounded to the nearest integer, at least 1. 1 = torchvision.
   double width = 1.0;
   double dropout = 0.5;  // p of classifier.2 and classifier.5
+  bool batch_norm = false;  // vgg16_bn
 };
 
 // The logits and the task feature of one forward pass.
@@ -44,12 +52,13 @@ struct LogitsAndFeature {
 class VGG16 : public nn::Module {
  public:
   // Initialised as torchvision does: convolutions kaiming_normal (fan_out,
-  // ReLU) with zero bias, linear layers N(0, 0.01) with zero bias; drawn from `gen`.
+  // ReLU) with zero bias, batch norm weight 1 and bias 0, linear layers
+  // N(0, 0.01) with zero bias; drawn from `gen`.
   explicit VGG16(const VGG16Options& options = {}, Generator& gen = nn::default_generator());
 
   Tensor forward(const Tensor& x) override;          // logits
   LogitsAndFeature forward_with_feature(const Tensor& x);  // one pass, both outputs
-  std::string type_name() const override { return "VGG16"; }
+  std::string type_name() const override { return options_.batch_norm ? "VGG16BN" : "VGG16"; }
 
   std::int64_t feature_dim() const { return feature_dim_; }
   const VGG16Options& options() const { return options_; }

@@ -13,6 +13,7 @@ script's checkpoint):
                              width 1/128, a 2,622-way fc8 (to be dropped). In the wrapped files fc6, fc7 and
                              fc8 are stored conv-shaped ([out, C, 7, 7] and [out, in, 1, 1]).
 - convert_resnet18_tv_*.pth  torchvision resnet18 (conv1, bn1, layer1..4, fc), width 1/32, 7 classes.
+- convert_vgg16_bn_tv_*.pth  torchvision vgg16_bn (a BatchNorm2d after each convolution), width 1/64, 7 classes.
 - convert_dream_*.pth        DREAM's ResNet-18 (ijba_res18_naive): the same backbone, width 1/32, plus
                              `feature` (Linear 16 -> 8, 512 -> 256 at full width) and `fc` (8 -> 100).
 convert_input.npy is one input [2, 3, 64, 48]; convert_<case>_{logits,feature}.npy are PyTorch's outputs in
@@ -59,9 +60,9 @@ def scaled(channels, width):
 
 
 class VGG16(nn.Module):
-    """torchvision's vgg16 at a width multiplier."""
+    """torchvision's vgg16 (vgg16_bn with batch_norm) at a width multiplier."""
 
-    def __init__(self, width, num_classes):
+    def __init__(self, width, num_classes, batch_norm=False):
         super().__init__()
         layers, c = [], 3
         for v in VGG_D:
@@ -69,7 +70,10 @@ class VGG16(nn.Module):
                 layers.append(nn.MaxPool2d(2, 2))
             else:
                 out = scaled(v, width)
-                layers += [nn.Conv2d(c, out, 3, padding=1), nn.ReLU(inplace=True)]
+                layers.append(nn.Conv2d(c, out, 3, padding=1))
+                if batch_norm:
+                    layers.append(nn.BatchNorm2d(out))
+                layers.append(nn.ReLU(inplace=True))
                 c = out
         hidden = scaled(4096, width)
         self.features = nn.Sequential(*layers)
@@ -276,6 +280,7 @@ def make_checkpoints():
         ("vggface", VGGFaceDag(1 / 128, 2622), "vgg_face_dag", vggface_conv_shaped, False),
         ("resnet18_tv", ResNet18(1 / 32, 7), "resnet18", None, True),
         ("dream", ResNet18(1 / 32, 100, dream=True), "resnet18", None, False),
+        ("vgg16_bn_tv", VGG16(1 / 64, 7, batch_norm=True), "vgg16_bn", None, True),  # last: the others keep their draws
     ]
     for case, model, arch, conv_shaped, has_logits in cases:
         randomise(model, g)

@@ -57,7 +57,7 @@ class VGG16(nn.Module):
 
     CFG = [64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512, "M"]
 
-    def __init__(self, num_classes, in_channels, width, dropout):
+    def __init__(self, num_classes, in_channels, width, dropout, batch_norm=False):
         super().__init__()
         layers, c = [], in_channels
         for v in self.CFG:
@@ -65,7 +65,10 @@ class VGG16(nn.Module):
                 layers.append(nn.MaxPool2d(kernel_size=2, stride=2))
             else:
                 out = scaled(v, width)
-                layers += [nn.Conv2d(c, out, kernel_size=3, padding=1), nn.ReLU(inplace=True)]
+                layers.append(nn.Conv2d(c, out, kernel_size=3, padding=1))
+                if batch_norm:  # torchvision's vgg16_bn
+                    layers.append(nn.BatchNorm2d(out))
+                layers.append(nn.ReLU(inplace=True))
                 c = out
         self.features = nn.Sequential(*layers)
         self.avgpool = nn.AdaptiveAvgPool2d((7, 7))
@@ -101,15 +104,19 @@ class BasicBlock(nn.Module):
 
 
 class ResNet18(nn.Module):
-    """torchvision.models.resnet18 with a width multiplier."""
+    """torchvision.models.resnet18 with a width multiplier and the stems of nets/resnet18.h:
+    imagenet (7x7/2 + max-pool), small (3x3/1 + max-pool), cifar (3x3/1, no max-pool)."""
 
-    def __init__(self, num_classes, in_channels, width):
+    def __init__(self, num_classes, in_channels, width, stem="imagenet"):
         super().__init__()
         c = scaled(64, width)
-        self.conv1 = nn.Conv2d(in_channels, c, 7, 2, 3, bias=False)
+        if stem == "imagenet":
+            self.conv1 = nn.Conv2d(in_channels, c, 7, 2, 3, bias=False)
+        else:
+            self.conv1 = nn.Conv2d(in_channels, c, 3, 1, 1, bias=False)
         self.bn1 = nn.BatchNorm2d(c)
         self.relu = nn.ReLU(inplace=True)
-        self.maxpool = nn.MaxPool2d(3, 2, 1)
+        self.maxpool = nn.MaxPool2d(3, 2, 1) if stem != "cifar" else nn.Identity()
         for i in range(4):
             out = scaled(64 << i, width)
             stride = 1 if i == 0 else 2
@@ -319,6 +326,67 @@ def resnet18():
     w.write()
 
 
+def vgg16_bn():
+    w = Writer("vgg16_bn")
+    inverse_width, classes, in_channels = 32, 7, 1
+    net = VGG16(classes, in_channels, 1.0 / inverse_width, dropout=0.5, batch_norm=True)
+    try:  # the layout must be torchvision's own, name for name and in order
+        import torchvision
+        reference = torchvision.models.vgg16_bn(num_classes=classes)
+        assert [k for k in reference.state_dict()][2:] == [k for k in net.state_dict()][2:], "not vgg16_bn's layout"
+    except ImportError:
+        print("torchvision not installed: vgg16_bn's layout not compared with torchvision's")
+    order_one_weights(net)
+    w.config(num_classes=classes, in_channels=in_channels, width_inverse=inverse_width)
+    w.state(net)
+    run = lambda n, x: n.forward_with_feature(x)  # noqa: E731
+    x = torch.randn(2, in_channels, 48, 48, dtype=F32)
+    (l64, f64), (l32, f32) = eval_in_both_dtypes(net, x, run)
+    w.put("eval48", x=x, logits_f64=l64, feature_f64=f64, logits_f32=l32, feature_f32=f32)
+    train = VGG16(classes, in_channels, 1.0 / inverse_width, dropout=0.0, batch_norm=True)
+    train.load_state_dict(net.state_dict())
+    train.double().train()
+    x = torch.randn(3, in_channels, 40, 40, dtype=F32)
+    labels = torch.tensor([2, 6, 0])
+    logits, feature = train.forward_with_feature(x.double())
+    loss = F.cross_entropy(logits, labels)
+    loss.backward()
+    w.put("train", x=x, labels=labels, logits=logits, feature=feature, loss=loss)
+    w.grads("train", train, ["features.0.weight", "features.1.weight", "features.1.bias", "features.40.weight",
+                             "features.41.weight", "classifier.0.bias", "classifier.6.weight"])
+    state = train.state_dict()
+    for name in ["features.1.running_mean", "features.1.running_var", "features.41.running_mean",
+                 "features.41.running_var", "features.41.num_batches_tracked"]:
+        w.put("train", **{f"after.{name}": state[name]})
+    w.write()
+
+
+def resnet18_stem(stem):
+    w = Writer(f"resnet18_{stem}")
+    inverse_width, classes, in_channels = 16, 7, 1
+    net = ResNet18(classes, in_channels, 1.0 / inverse_width, stem)
+    order_one_weights(net)
+    w.config(num_classes=classes, in_channels=in_channels, width_inverse=inverse_width)
+    w.state(net)
+    run = lambda n, x: n.forward_with_feature(x)  # noqa: E731
+    x = torch.randn(2, in_channels, 48, 48, dtype=F32)
+    (l64, f64), (l32, f32) = eval_in_both_dtypes(net, x, run)
+    w.put("eval48", x=x, logits_f64=l64, feature_f64=f64, logits_f32=l32, feature_f32=f32)
+    net.double().train()
+    x = torch.randn(2, in_channels, 24, 24, dtype=F32)
+    labels = torch.tensor([4, 0])
+    logits, feature = net.forward_with_feature(x.double())
+    loss = F.cross_entropy(logits, labels)
+    loss.backward()
+    w.put("train", x=x, labels=labels, logits=logits, feature=feature, loss=loss)
+    w.grads("train", net, ["conv1.weight", "bn1.weight", "layer1.0.conv1.weight", "layer2.0.downsample.0.weight",
+                           "layer4.1.bn2.bias", "fc.weight"])
+    state = net.state_dict()
+    for name in ["bn1.running_mean", "bn1.running_var", "layer1.0.bn1.running_mean"]:
+        w.put("train", **{f"after.{name}": state[name]})
+    w.write()
+
+
 def vgg10_autoencoder():
     w = Writer("vgg10_autoencoder")
     # An odd side: pools 50 -> 25 -> 12 -> 6 -> 3 -> 1, up-sampling 1 -> 3 -> 6 -> 12 -> 25 -> 50.
@@ -352,6 +420,9 @@ def main():
     vgg16()
     resnet18()
     vgg10_autoencoder()
+    vgg16_bn()
+    resnet18_stem("small")
+    resnet18_stem("cifar")
 
 
 if __name__ == "__main__":

@@ -63,6 +63,7 @@ std::vector<Case> cases() {
       {"vggface", spec(Arch::VGG16, 1.0 / 128), KeyMap::VGGFace, false, 2, kVGGHead},
       {"resnet18_tv", spec(Arch::ResNet18, 1.0 / 32), KeyMap::Torchvision, true, 0, {}},
       {"dream", spec(Arch::ResNet18, 1.0 / 32), KeyMap::Dream, false, 4, kResNetHead},
+      {"vgg16_bn_tv", spec(Arch::VGG16BN, 1.0 / 64), KeyMap::Torchvision, true, 0, {}},
   };
 }
 
@@ -274,6 +275,8 @@ TEST_F(ConvertTest, ClearErrorsForWrongArchWidthLayoutAndFiles) {
   EXPECT_THAT(convert("convert_vgg16_tv_plain_zip.pth", Arch::ResNet18, 1.0 / 64),
               HasSubstr("holds a vgg16 in torchvision names, not a resnet18: pass --arch vgg16"));
   EXPECT_THAT(convert("convert_dream_plain_zip.pth", Arch::VGG16, 1.0 / 32), HasSubstr("pass --arch resnet18"));
+  EXPECT_THAT(convert("convert_vgg16_bn_tv_plain_zip.pth", Arch::VGG16, 1.0 / 64), HasSubstr("pass --arch vgg16_bn"));
+  EXPECT_THAT(convert("convert_vgg16_tv_plain_zip.pth", Arch::VGG16BN, 1.0 / 64), HasSubstr("pass --arch vgg16 "));
   const std::string width = convert("convert_vgg16_tv_plain_zip.pth", Arch::VGG16, 1.0 / 32);
   EXPECT_THAT(width, HasSubstr("shape mismatches"));
   EXPECT_THAT(width, HasSubstr("features.0.weight: checkpoint [1, 3, 3, 3] vs ours [2, 3, 3, 3]"));

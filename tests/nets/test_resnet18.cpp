@@ -69,6 +69,35 @@ TEST(ResNet18, ShapesAndFeature) {
   }
 }
 
+// The stems differ only in conv1 (7x7 stride 2 or 3x3 stride 1) and the
+// max-pool; their outputs are compared with PyTorch in test_golden_net_variants.cpp.
+TEST(ResNet18, StemsChangeConv1AndNamesParse) {
+  const ResNet18Options base{.num_classes = 7, .in_channels = 1, .width = 0.25};
+  ResNet18 imagenet(base);
+  ResNet18Options small_options = base, cifar_options = base;
+  small_options.stem = ResNetStem::Small;
+  cifar_options.stem = ResNetStem::Cifar;
+  ResNet18 small(small_options), cifar(cifar_options);
+  EXPECT_EQ(imagenet.conv1->weight.shape(), (Shape{16, 1, 7, 7}));
+  EXPECT_EQ(small.conv1->weight.shape(), (Shape{16, 1, 3, 3}));
+  EXPECT_EQ(cifar.conv1->weight.shape(), (Shape{16, 1, 3, 3}));
+  EXPECT_EQ(imagenet.parameter_count() - small.parameter_count(), 16 * (49 - 9));
+  EXPECT_EQ(small.parameter_count(), cifar.parameter_count());
+  // Without the max-pool and the stride, every later layer sees 4x the pixels of the small stem:
+  // an 8x8 input still leaves 1x1 at layer4 for cifar (8 / 8).
+  cifar.eval();
+  NoGradGuard no_grad;
+  EXPECT_EQ(cifar.forward(random_images({1, 1, 8, 8}, 3)).shape(), (Shape{1, 7}));
+  for (ResNetStem stem : {ResNetStem::ImageNet, ResNetStem::Small, ResNetStem::Cifar})
+    EXPECT_EQ(parse_resnet_stem(resnet_stem_name(stem)), stem);
+  try {
+    parse_resnet_stem("tiny");
+    FAIL() << "stem 'tiny' accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("imagenet, small, cifar"), std::string::npos) << e.what();
+  }
+}
+
 TEST(ResNet18, TrainingUsesBatchStatisticsAndUpdatesRunningOnes) {
   ResNet18 net({.num_classes = 5, .in_channels = 3, .width = 1.0 / 16});
   Tensor x = random_images({4, 3, 32, 32}, 2);

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <string>
 #include <utility>
 #include <vector>
@@ -34,6 +35,25 @@ TEST(VGG16, ParameterCountMatchesTorchvision) {
     const VGG16Options options{.num_classes = 7, .in_channels = 1, .width = width};
     EXPECT_EQ(VGG16(options).parameter_count(), VGG16::count_parameters(options)) << "width " << width;
   }
+}
+
+// vgg16_bn: a BatchNorm2d after each of the 13 convolutions, in torchvision's numbering.
+TEST(VGG16, BatchNormVariantHasTorchvisionsCountAndLayout) {
+  // torchvision.models.vgg16_bn(): 138,365,992 parameters (vgg16's plus 2 per convolution channel).
+  EXPECT_EQ(VGG16::count_parameters({.batch_norm = true}), 138365992);
+  const VGG16Options options{.num_classes = 7, .in_channels = 1, .width = 1.0 / 16, .batch_norm = true};
+  VGG16 net(options);
+  EXPECT_EQ(net.parameter_count(), VGG16::count_parameters(options));
+  EXPECT_EQ(net.type_name(), "VGG16BN");
+  ASSERT_EQ(net.features->size(), 44u);
+  std::map<std::string, Shape> shapes;
+  for (const auto& [name, t] : net.state_dict()) shapes[name] = t.shape();
+  for (int conv : {0, 3, 7, 10, 14, 17, 20, 24, 27, 30, 34, 37, 40}) {
+    EXPECT_TRUE(shapes.count("features." + std::to_string(conv) + ".weight")) << conv;
+    EXPECT_TRUE(shapes.count("features." + std::to_string(conv + 1) + ".running_mean")) << conv + 1;
+  }
+  for (int pool : {6, 13, 23, 33, 43}) EXPECT_EQ((*net.features)[pool].type_name(), "MaxPool2d") << pool;
+  EXPECT_EQ(shapes.at("features.41.weight"), (Shape{32}));
 }
 
 // torchvision's names in torchvision's order, and its shapes divided by 8
