@@ -15,6 +15,7 @@ struct EvalArgs {
   train::EvalRequest request;
   std::string json;
   std::string math = "precise";
+  std::string tta = "none";
 };
 
 void setup(CLI::App& root) {
@@ -24,7 +25,10 @@ void setup(CLI::App& root) {
   cmd->add_option("--dataset", a->request.dataset, "default: the run's");
   cmd->add_option("--data-root", a->request.data_root, "default: the run's");
   cmd->add_option("--split", a->request.split, "default: the run's validation split");
-  cmd->add_option("--labels", a->request.labels, "plurality or fer2013 (default: the run's --val-labels)");
+  cmd->add_option("--labels", a->request.labels,
+                  "plurality, majority, votes or fer2013 (default: the run's --val-labels)");
+  cmd->add_option("--tta", a->tta, "test-time augmentation: none, or flip (softmax averaged with the mirror image)")
+      ->capture_default_str();
   cmd->add_option("--batch-size", a->request.batch_size)->capture_default_str();
   cmd->add_option("--device", a->request.device, "cpu or cuda[:N]")->capture_default_str();
   cmd->add_option("--math", a->math, "CUDA math: precise or fast (TF32 allowed)")
@@ -33,6 +37,7 @@ void setup(CLI::App& root) {
   cmd->add_option("--json", a->json, "also write the metrics here");
   cmd->callback([a] {
     const cuda::MathModeGuard math(cuda::parse_math_mode(a->math));
+    a->request.tta = train::parse_tta(a->tta);
     Progress progress;
     train::TrainHooks hooks;
     hooks.batch = [&](const std::string& s, int e, std::int64_t d, std::int64_t t) { progress.update(s, e, d, t); };

@@ -24,6 +24,7 @@ struct TrainArgs {
   bool with_baseline = false;
   bool verbose = false;
   int stop_after = 0;
+  std::string preset;
 };
 
 std::string default_out() {
@@ -33,21 +34,58 @@ std::string default_out() {
   return buf;
 }
 
+// Copies one option's value from a preset when the user did not give it.
+struct PresetField {
+  const char* option;
+  void (*copy)(train::TrainConfig& to, const train::TrainConfig& from);
+};
+#define SCEALD_PRESET_FIELD(option, field) \
+  PresetField { option, [](train::TrainConfig& to, const train::TrainConfig& from) { to.field = from.field; } }
+// Every option a preset may set.
+const PresetField kPresetFields[] = {
+    SCEALD_PRESET_FIELD("--dataset", dataset),
+    SCEALD_PRESET_FIELD("--labels", labels),
+    SCEALD_PRESET_FIELD("--val-labels", val_labels),
+    SCEALD_PRESET_FIELD("--arch", arch),
+    SCEALD_PRESET_FIELD("--stem", stem),
+    SCEALD_PRESET_FIELD("--width-mult", width),
+    SCEALD_PRESET_FIELD("--epochs", epochs),
+    SCEALD_PRESET_FIELD("--batch-size", batch_size),
+    SCEALD_PRESET_FIELD("--optimizer", optimizer),
+    SCEALD_PRESET_FIELD("--lr", lr),
+    SCEALD_PRESET_FIELD("--momentum", momentum),
+    SCEALD_PRESET_FIELD("--weight-decay", weight_decay),
+    SCEALD_PRESET_FIELD("--lr-schedule", schedule.kind),
+    SCEALD_PRESET_FIELD("--warmup-epochs", schedule.warmup_epochs),
+    SCEALD_PRESET_FIELD("--min-lr", schedule.min_lr),
+    SCEALD_PRESET_FIELD("--lr-step-epochs", schedule.step_epochs),
+    SCEALD_PRESET_FIELD("--lr-step-gamma", schedule.step_gamma),
+    SCEALD_PRESET_FIELD("--ld-start-epoch", ld_start_epoch),
+    SCEALD_PRESET_FIELD("--flip-prob", flip_probability),
+    SCEALD_PRESET_FIELD("--crop-padding", crop_padding),
+    SCEALD_PRESET_FIELD("--rotate", rotate_degrees),
+    SCEALD_PRESET_FIELD("--scale-jitter", scale_jitter),
+    SCEALD_PRESET_FIELD("--translate", translate_fraction),
+    SCEALD_PRESET_FIELD("--erase-prob", erase_probability),
+    SCEALD_PRESET_FIELD("--ae-epochs", ae_epochs),
+    SCEALD_PRESET_FIELD("--ae-width-mult", ae_width),
+    SCEALD_PRESET_FIELD("--ae-hidden", ae_hidden),
+    SCEALD_PRESET_FIELD("--ae-lr", ae_lr),
+    SCEALD_PRESET_FIELD("--ae-lr-schedule", ae_schedule.kind),
+    SCEALD_PRESET_FIELD("--ae-warmup-epochs", ae_schedule.warmup_epochs),
+    SCEALD_PRESET_FIELD("--ae-min-lr", ae_schedule.min_lr),
+    SCEALD_PRESET_FIELD("--gamma", gamma),
+};
+#undef SCEALD_PRESET_FIELD
+
 void run(TrainArgs& a, CLI::App* cmd) {
   train::TrainConfig& c = a.config;
-  if (c.dataset == "synthetic") {
-    // README's main job: the fast preset for every option not given.
-    const train::TrainConfig p = train::synthetic_fast_preset();
-    auto unset = [&](const char* name) { return cmd->count(name) == 0; };
-    if (unset("--width-mult")) c.width = p.width;
-    if (unset("--ae-width-mult")) c.ae_width = p.ae_width;
-    if (unset("--ae-hidden")) c.ae_hidden = p.ae_hidden;
-    if (unset("--ae-epochs")) c.ae_epochs = p.ae_epochs;
-    if (unset("--ae-lr")) c.ae_lr = p.ae_lr;
-    if (unset("--gamma")) c.gamma = p.gamma;
-    if (unset("--epochs")) c.epochs = p.epochs;
-    if (unset("--ld-start-epoch")) c.ld_start_epoch = p.ld_start_epoch;
-    if (unset("--lr")) c.lr = p.lr;
+  // --preset NAME, or for the synthetic set README's fast preset: every option the user did not give.
+  if (!a.preset.empty() || c.dataset == "synthetic") {
+    const train::TrainConfig p = a.preset.empty() ? train::synthetic_fast_preset() : train::named_preset(a.preset);
+    for (const PresetField& f : kPresetFields)
+      if (cmd->count(f.option) == 0) f.copy(c, p);
+    c.preset = a.preset;
   }
   const bool resume = !a.resume.empty();
   if (resume) {
@@ -70,6 +108,10 @@ void run(TrainArgs& a, CLI::App* cmd) {
   train::TrainHooks hooks;
   hooks.batch = [&](const std::string& stage, int epoch, std::int64_t done, std::int64_t total) {
     progress.update(stage, epoch, done, total);
+  };
+  hooks.note = [&](const std::string& text) {
+    progress.finish_line();
+    std::cerr << text;
   };
   hooks.epoch = [&](const nlohmann::json& r) {
     progress.finish_line();
@@ -98,14 +140,24 @@ void setup(CLI::App& root) {
                   "dataset folder as downloaded (see README; synthetic: default the cache)");
   cmd->add_option("--train-split", c.train_split)->capture_default_str();
   cmd->add_option("--val-split", c.val_split)->capture_default_str();
-  cmd->add_option("--labels", c.labels, "plurality or fer2013 (FERPlus, synthetic)")->capture_default_str();
-  cmd->add_option("--val-labels", c.val_labels, "labels of the validation split: plurality or fer2013")
+  cmd->add_option("--preset", a->preset, "a documented recipe whose options fill in those not given: " +
+                                             [] {
+                                               std::string names;
+                                               for (const auto& n : train::preset_names())
+                                                 names += (names.empty() ? "" : ", ") + n;
+                                               return names;
+                                             }());
+  cmd->add_option("--labels", c.labels, "plurality, majority, votes or fer2013 (FERPlus, synthetic)")
+      ->capture_default_str();
+  cmd->add_option("--val-labels", c.val_labels, "labels of the validation split: plurality, majority or fer2013")
       ->capture_default_str();
   cmd->add_option("--noise", c.noise, "label noise rate on the train split")->capture_default_str();
   cmd->add_option("--train-subset", c.train_subset, "train on this many training samples, drawn by --seed (0: all)")
       ->capture_default_str();
   cmd->add_option("--image-size", c.image_size)->capture_default_str();
-  cmd->add_option("--arch", c.arch, "vgg16 or resnet18")->capture_default_str();
+  cmd->add_option("--arch", c.arch, "vgg16, vgg16_bn or resnet18")->capture_default_str();
+  cmd->add_option("--stem", c.stem, "resnet18's stem: imagenet, small or cifar (nets/resnet18.h)")
+      ->capture_default_str();
   cmd->add_option("--width-mult", c.width, "task network width (synthetic preset: 0.125)")->capture_default_str();
   cmd->add_option("--init", c.init, "converted .safetensors from sceald convert");
   cmd->add_option("--epochs", c.epochs, "(synthetic preset: 8)")->capture_default_str();
@@ -115,6 +167,15 @@ void setup(CLI::App& root) {
       ->capture_default_str();
   cmd->add_option("--lr", c.lr, "learning rate of the task network (synthetic preset: 3e-4)")->capture_default_str();
   cmd->add_option("--momentum", c.momentum, "SGD's momentum")->capture_default_str();
+  cmd->add_option("--weight-decay", c.weight_decay, "adam: decoupled as AdamW; sgd: L2 in the gradient")
+      ->capture_default_str();
+  cmd->add_option("--lr-schedule", c.schedule.kind, "the task network's rate per step: constant, cosine or step")
+      ->capture_default_str();
+  cmd->add_option("--warmup-epochs", c.schedule.warmup_epochs, "linear warm-up from lr/100 (may be fractional)")
+      ->capture_default_str();
+  cmd->add_option("--min-lr", c.schedule.min_lr, "cosine: the rate at the last step")->capture_default_str();
+  cmd->add_option("--lr-step-epochs", c.schedule.step_epochs, "step: epochs between decays")->capture_default_str();
+  cmd->add_option("--lr-step-gamma", c.schedule.step_gamma, "step: factor of each decay")->capture_default_str();
   cmd->add_option("--beta", c.beta, "Eq. 7 weight of the one-hot term")->capture_default_str();
   cmd->add_option("--ld-start-epoch", c.ld_start_epoch, "first epoch with label distributions (synthetic preset: 4)")
       ->capture_default_str();
@@ -125,10 +186,24 @@ void setup(CLI::App& root) {
       ->capture_default_str();
   cmd->add_option("--crop-padding", c.crop_padding, "augmentation: pixels of zero padding before the random crop")
       ->capture_default_str();
+  cmd->add_option("--rotate", c.rotate_degrees, "augmentation: rotation up to this many degrees either way")
+      ->capture_default_str();
+  cmd->add_option("--scale-jitter", c.scale_jitter, "augmentation: scale drawn in [1 - s, 1 + s]")
+      ->capture_default_str();
+  cmd->add_option("--translate", c.translate_fraction, "augmentation: shift up to this fraction of the side")
+      ->capture_default_str();
+  cmd->add_option("--erase-prob", c.erase_probability, "augmentation: probability of random erasing")
+      ->capture_default_str();
   cmd->add_option("--ae-epochs", c.ae_epochs, "(synthetic preset: 14)")->capture_default_str();
   cmd->add_option("--ae-width-mult", c.ae_width, "(synthetic preset: 0.125)")->capture_default_str();
   cmd->add_option("--ae-hidden", c.ae_hidden, "h (synthetic preset: 256)")->capture_default_str();
   cmd->add_option("--ae-lr", c.ae_lr, "(synthetic preset: 1e-3)")->capture_default_str();
+  cmd->add_option("--ae-lr-schedule", c.ae_schedule.kind, "the Auto-Encoder's rate per step: constant, cosine or step")
+      ->capture_default_str();
+  cmd->add_option("--ae-warmup-epochs", c.ae_schedule.warmup_epochs, "the Auto-Encoder's linear warm-up")
+      ->capture_default_str();
+  cmd->add_option("--ae-min-lr", c.ae_schedule.min_lr, "cosine: the Auto-Encoder's rate at its last step")
+      ->capture_default_str();
   cmd->add_option("--gamma", c.gamma, "Eq. 1 weight of the cosine term (synthetic preset: 5)")->capture_default_str();
   cmd->add_option("--word-vectors", c.word_vectors, "word2vec file (default: the embedded vectors)");
   cmd->add_option("--stage", c.stage, "ae, task or both")->capture_default_str();

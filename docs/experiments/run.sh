@@ -4,7 +4,7 @@
 # metrics.json exists is skipped, so the script can be stopped and restarted.
 # Afterwards docs/experiments/summarize.py prints the tables.
 #
-#   docs/experiments/run.sh [synthetic|ferplus|all|table3]  (default all)
+#   docs/experiments/run.sh [synthetic|ferplus|all|table3|recipe]  (default all)
 #   FERPLUS_ROOT=/path/to/ferplus docs/experiments/run.sh ferplus
 #
 # table3 completes the paper's Table III on the synthetic set: beta in
@@ -12,6 +12,9 @@
 # the beta = 1 baseline; this adds the other eight at each noise, reusing
 # their Module A: 96 task-only runs for 3 seeds, about a day on 2 cores).
 # summarize.py prints Table III from whatever of the grid exists.
+#
+# recipe trains `sceald train --preset ferplus` (the FERPlus recipe,
+# docs/RESULTS.md) on all of FERPlus for seeds 1, 2, 3: about 2 hours each.
 #
 # Scale (2 CPU cores): ResNet-18 at width 1/4 as the task network (VGG16
 # without batch norm learns too slowly from scratch at CPU widths; see
@@ -34,19 +37,35 @@ mkdir -p "$out"
 common=(--arch resnet18 --width-mult 0.25 --ae-width-mult 0.125 --ae-hidden 256 --ae-lr 1e-3 --gamma 5 --lr 1e-3
         --batch-size 32 --threads "$threads" --workers 1)
 
-# run NAME ARGS...: one training run (skipped when done), wall time recorded.
+# run NAME ARGS...: one training run, skipped when done; a run stopped half-way
+# (a sitting ended, the machine was taken) is resumed where its last
+# checkpoint left it. Wall time is summed over sittings (wall_seconds).
 run() {
   local name="$1"; shift
   local dir="$out/$name"
   if [ -f "$dir/metrics.json" ] && [ -f "$dir/wall_seconds" ]; then echo "done already: $name"; return; fi
-  rm -rf "$dir"
-  if [ -n "${SHARE_AE_FROM:-}" ]; then  # Module A of an earlier run with the same data, labels and seed
-    mkdir -p "$dir" && cp "$out/$SHARE_AE_FROM/semantic.safetensors" "$dir/"
+  local cmd=(train "$@" --out "$dir") spent=0
+  if [ -f "$dir/config.json" ] && { [ -f "$dir/checkpoint_latest.safetensors" ] || [ -f "$dir/semantic.safetensors" ]; }; then
+    cmd=(train --resume "$dir" --threads "$threads" --workers 1)
+    for arg in "$@"; do [ "$arg" = --with-baseline ] && cmd+=(--with-baseline); done
+    spent=$(cat "$dir/wall_seconds.partial" 2>/dev/null || echo 0)
+    echo "== $name: resuming (sceald ${cmd[*]})"
+  else
+    rm -rf "$dir"
+    if [ -n "${SHARE_AE_FROM:-}" ]; then  # Module A of an earlier run with the same data, labels and seed
+      mkdir -p "$dir" && cp "$out/$SHARE_AE_FROM/semantic.safetensors" "$dir/"
+    fi
+    echo "== $name: sceald ${cmd[*]}"
   fi
-  echo "== $name: sceald train $*"
   local t0; t0=$(date +%s.%N)
-  "$sceald" train "$@" --out "$dir" > "$out/$name.log" 2>&1 || { echo "FAILED: $name (see $out/$name.log)" >&2; return 1; }
-  awk -v a="$(date +%s.%N)" -v b="$t0" 'BEGIN { printf "%.1f\n", a - b }' > "$dir/wall_seconds"
+  # The partial wall time is kept up to date, so a sitting that ends mid-run still counts.
+  ( while sleep 60; do awk -v a="$(date +%s.%N)" -v b="$t0" -v s="$spent" 'BEGIN { printf "%.1f\n", s + a - b }' \
+      > "$dir/wall_seconds.partial" 2>/dev/null; done ) &
+  local ticker=$!
+  "$sceald" "${cmd[@]}" >> "$out/$name.log" 2>&1 || { kill "$ticker"; echo "FAILED: $name (see $out/$name.log)" >&2; return 1; }
+  kill "$ticker"
+  awk -v a="$(date +%s.%N)" -v b="$t0" -v s="$spent" 'BEGIN { printf "%.1f\n", s + a - b }' > "$dir/wall_seconds"
+  rm -f "$dir/wall_seconds.partial"
   tail -n 8 "$out/$name.log"
 }
 
@@ -95,5 +114,11 @@ if [ "$which" = ferplus ] || [ "$which" = all ]; then
       run "ferplus-fer2013-seed$seed" "${common[@]}" "${ferplus[@]}" --labels fer2013 --seed "$seed" --with-baseline
     done
   fi
+fi
+if [ "$which" = recipe ]; then
+  for seed in 1 2 3; do
+    run "ferplus-recipe-seed$seed" --preset ferplus --data-root "$ferplus_root" --seed "$seed" --threads "$threads" \
+      --workers 1
+  done
 fi
 echo "all runs in $out; tables: python3 $root/docs/experiments/summarize.py $out"

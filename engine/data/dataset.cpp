@@ -82,7 +82,13 @@ std::string_view split_name(Split split) {
 }
 
 std::string_view ferplus_labels_name(FerPlusLabels labels) {
-  return labels == FerPlusLabels::Plurality ? "plurality" : "fer2013";
+  switch (labels) {
+    case FerPlusLabels::Plurality: return "plurality";
+    case FerPlusLabels::Fer2013: return "fer2013";
+    case FerPlusLabels::Majority: return "majority";
+    case FerPlusLabels::Votes: return "votes";
+  }
+  return "?";
 }
 
 DatasetKind parse_dataset_kind(std::string_view name) {
@@ -105,9 +111,11 @@ Split parse_split(std::string_view name) {
 
 FerPlusLabels parse_ferplus_labels(std::string_view name) {
   const std::string n = detail::to_lower(name);
-  if (n == "plurality" || n == "majority") return FerPlusLabels::Plurality;
+  if (n == "plurality") return FerPlusLabels::Plurality;
   if (n == "fer2013") return FerPlusLabels::Fer2013;
-  throw Error(str_cat("unknown FERPlus label choice '", name, "' (choose plurality or fer2013)"));
+  if (n == "majority") return FerPlusLabels::Majority;
+  if (n == "votes") return FerPlusLabels::Votes;
+  throw Error(str_cat("unknown FERPlus label mode '", name, "' (choose plurality, majority, votes or fer2013)"));
 }
 
 }  // namespace sceald::data

@@ -58,6 +58,8 @@ enum class Split { Train, Valid, Test };
 enum class FerPlusLabels {
   Plurality,  // the annotators' plurality vote (ferplus.h)
   Fer2013,    // the original FER2013 label from fer2013_label.csv
+  Majority,   // FERPlus's own majority rule: single votes removed, then more than half (ferplus.h)
+  Votes,      // the plurality's images and labels; training targets the vote distribution
 };
 
 struct DatasetOptions {
@@ -107,7 +109,8 @@ std::vector<Split> available_splits(const DatasetOptions& options);
 
 // Names as the command line spells them, and back. The parsers accept a few
 // synonyms (case-insensitive): "raf-db", "val"/"validation", "training",
-// "testing"; unknown names throw, listing the choices.
+// "testing"; unknown names throw, listing the choices. FERPlus's label modes
+// are plurality, fer2013, majority and votes.
 std::string_view dataset_kind_name(DatasetKind kind);
 std::string_view split_name(Split split);
 std::string_view ferplus_labels_name(FerPlusLabels labels);

@@ -166,7 +166,7 @@ Dataset open_fer2013_csv(const DatasetOptions& options) {
       ++report.dropped["duplicate name"];
       continue;
     }
-    const FerPlusVerdict verdict = ferplus_verdict(row.votes);
+    const FerPlusVerdict verdict = ferplus_verdict(row.votes, options.labels);
     ties += verdict.tied;
     if (verdict.label < 0) {
       ++report.dropped[verdict.drop_reason];

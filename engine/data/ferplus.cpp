@@ -116,14 +116,26 @@ int parse_fer2013_label(const std::string& text, const std::string& where, std::
   return *label;
 }
 
-FerPlusVerdict ferplus_verdict(const FerPlusVotes& votes) {
+FerPlusVerdict ferplus_verdict(const FerPlusVotes& votes, FerPlusLabels mode) {
   FerPlusVerdict verdict;
-  const int column = ferplus_plurality_column(votes);
+  int column = ferplus_plurality_column(votes);
   if (votes[column] == 0) {
     verdict.drop_reason = "no votes";
     return verdict;
   }
-  for (int c = column + 1; c < kFerPlusVoteColumns; ++c) verdict.tied = verdict.tied || votes[c] == votes[column];
+  if (mode == FerPlusLabels::Majority) {
+    // FERPlus's reference code: single votes are outliers; the rest must give one column more than half.
+    FerPlusVotes kept = votes;
+    int sum = 0;
+    for (int& v : kept) sum += v = v > 1 ? v : 0;
+    column = ferplus_plurality_column(kept);
+    if (2 * kept[column] <= sum) {
+      verdict.drop_reason = "no majority";
+      return verdict;
+    }
+  } else {
+    for (int c = column + 1; c < kFerPlusVoteColumns; ++c) verdict.tied = verdict.tied || votes[c] == votes[column];
+  }
   if (column >= kNumExpressions) {
     verdict.drop_reason = std::string(kFerPlusColumns[column]);
     return verdict;
@@ -230,7 +242,7 @@ Dataset open_ferplus(const DatasetOptions& options) {
       drop("duplicate name");
       continue;
     }
-    const FerPlusVerdict verdict = ferplus_verdict(row.votes);
+    const FerPlusVerdict verdict = ferplus_verdict(row.votes, options.labels);
     ties += verdict.tied;
     if (verdict.label < 0) {
       drop(verdict.drop_reason);

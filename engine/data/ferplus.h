@@ -19,6 +19,16 @@
 //    classes" could never give contempt, unknown or NF, yet it drops rows
 //    whose majority is one of them; we read it as the argmax over all ten
 //    columns, then drop those rows (a plurality, not a strict majority).
+//  - majority: FERPlus's reference code's 'majority' mode (Barsoum et al.
+//    2016): votes of 1 are removed as outliers; a row is kept only when its
+//    largest column then holds more than half of the remaining votes, and
+//    takes that column's class. Rows with no such column are dropped ("no
+//    majority"), and rows whose majority is contempt, unknown or NF are
+//    dropped under those names (FERPlus's code keeps contempt as an eighth
+//    class; our seven classes have none).
+//  - votes: the plurality's rows and labels; training targets each
+//    sample's vote distribution instead of the one-hot label (Barsoum et
+//    al.'s cross-entropy mode, without its outlier removal).
 //  - fer2013: the same images (the same rows are dropped first), labelled
 //    with the original FER2013 label from fer2013_label.csv beside label.csv
 //    (header `name,fer2013_label,rmse,status`; the label is a class name or
@@ -60,17 +70,19 @@ using FerPlusVotes = std::array<int, kFerPlusVoteColumns>;
 // The first column holding the most votes (0..9).
 int ferplus_plurality_column(const FerPlusVotes& votes);
 
-// What the plurality rule makes of one row's votes: the canonical label and
-// the vote distribution, or the reason the row is dropped ("no votes",
-// "contempt", "unknown", "NF"). Both FERPlus layouts (this one and
-// fer2013_csv.h) label rows through it.
+// What the label rule makes of one row's votes: the canonical label and the
+// vote distribution, or the reason the row is dropped ("no votes", "no
+// majority", "contempt", "unknown", "NF"). Plurality, Votes and Fer2013 take
+// the plurality rule (Fer2013 replaces the label afterwards), Majority the
+// majority rule. Both FERPlus layouts (this one and fer2013_csv.h) label rows
+// through it.
 struct FerPlusVerdict {
   int label = -1;  // -1 when dropped
   std::string drop_reason;
-  bool tied = false;  // another column holds as many votes as the plurality
+  bool tied = false;  // another column holds as many votes as the plurality (plurality rule)
   std::array<float, kNumExpressions> distribution{};
 };
-FerPlusVerdict ferplus_verdict(const FerPlusVotes& votes);
+FerPlusVerdict ferplus_verdict(const FerPlusVotes& votes, FerPlusLabels mode = FerPlusLabels::Plurality);
 
 // The ten vote fields fields[first .. first+9] of a row (counted from 1 in
 // messages), each a small non-negative integer; throws naming `where`.

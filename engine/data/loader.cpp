@@ -22,7 +22,10 @@ std::uint64_t mix64(std::uint64_t x) {
 
 constexpr std::uint64_t kShuffleStream = 0x73687566666C65ull;    // "shuffle"
 constexpr std::uint64_t kAugmentStream = 0x6175676D656E74ull;    // "augment"
-constexpr int kSampleStreamShift = 4;  // 16 Philox blocks (64 words) per sample; augmentation uses 3
+// 64 Philox blocks per sample, one per draw; augmentation uses at most
+// 1 (flip) + 2 (crop) + 4 (affine) + 1 + 4 * kEraseAttempts (erasing) = 48.
+constexpr int kSampleStreamShift = 6;
+constexpr std::uint64_t kSampleStreamBlocks = std::uint64_t{1} << kSampleStreamShift;
 
 std::uint64_t stream_key(std::uint64_t seed, std::uint64_t purpose, std::int64_t epoch) {
   return mix64(mix64(seed ^ purpose) + static_cast<std::uint64_t>(epoch));
@@ -38,6 +41,12 @@ void check_options(const LoaderOptions& o) {
   SCEALD_CHECK(t.crop_padding >= 0, "DataLoader: crop_padding must be >= 0, got ", t.crop_padding);
   SCEALD_CHECK(t.flip_probability >= 0.0 && t.flip_probability <= 1.0,
                "DataLoader: flip_probability must be in [0, 1], got ", t.flip_probability);
+  SCEALD_CHECK(t.erase_probability >= 0.0 && t.erase_probability <= 1.0,
+               "DataLoader: erase_probability must be in [0, 1], got ", t.erase_probability);
+  SCEALD_CHECK(t.affine.rotate_degrees >= 0 && t.affine.scale_jitter >= 0 && t.affine.scale_jitter < 1 &&
+                   t.affine.translate_fraction >= 0,
+               "DataLoader: affine jitter must be non-negative with scale_jitter below 1, got rotate ",
+               t.affine.rotate_degrees, ", scale ", t.affine.scale_jitter, ", translate ", t.affine.translate_fraction);
   SCEALD_CHECK(t.convention.channels == 1 || t.convention.channels == 3,
                "DataLoader: the input convention must have 1 or 3 channels, got ", t.convention.channels);
 }
@@ -70,8 +79,17 @@ void load_sample(const Sample& sample, const SampleTransform& t, Generator* augm
     if (image.width != t.side || image.height != t.side) image = resize(image, t.side, t.side);
     if (t.augment) {
       SCEALD_CHECK(augmentation != nullptr, "augmentation is on but no generator was given");
+      const std::uint64_t start = augmentation->offset();
+      if (t.affine.active()) image = affine_warp(image, draw_affine(t.affine, image.width, image.height, *augmentation));
       image = random_flip_horizontal(image, *augmentation, t.flip_probability);
       if (t.crop_padding > 0) image = random_crop(image, t.side, t.side, t.crop_padding, *augmentation);
+      image_to_chw(image, t.convention, dst);
+      if (t.erase_probability > 0)
+        random_erase(dst, t.convention.channels, t.side, t.side, t.erase_probability, *augmentation);
+      // Past its window the stream would repeat the next sample's draws.
+      SCEALD_CHECK(augmentation->offset() - start <= kSampleStreamBlocks, "augmentation drew ",
+                   augmentation->offset() - start, " blocks, more than a sample's ", kSampleStreamBlocks);
+      return;
     }
     image_to_chw(image, t.convention, dst);
   } catch (const Error& e) {

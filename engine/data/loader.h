@@ -4,10 +4,12 @@
 //
 // Per sample (load_sample): decode (decode.h) with the convention's channel
 // count -> the sample's crop box, if any -> resize to side x side when the
-// size differs -> with augmentation: random horizontal flip, then a random
-// side x side crop of the image padded by crop_padding zero pixels
-// (torchvision's RandomHorizontalFlip + RandomCrop(side, padding)) ->
-// normalise per InputConvention into CHW floats (transforms.h).
+// size differs -> with augmentation: a random affine warp when any jitter is
+// set (augment.h), random horizontal flip, then a random side x side crop of
+// the image padded by crop_padding zero pixels (torchvision's
+// RandomHorizontalFlip + RandomCrop(side, padding)) -> normalise per
+// InputConvention into CHW floats (transforms.h) -> with augmentation and
+// erase_probability > 0: random erasing (augment.h).
 //
 // Determinism: the order of an epoch is a Philox permutation keyed by (seed,
 // epoch), and sample i's augmentation draws come from its own Philox stream
@@ -43,6 +45,7 @@
 #include <thread>
 #include <vector>
 
+#include "engine/data/augment.h"
 #include "engine/data/dataset.h"
 #include "engine/data/transforms.h"
 #include "engine/rng.h"
@@ -56,6 +59,8 @@ struct SampleTransform {
   bool augment = false;           // training augmentation: flip + pad-and-crop
   double flip_probability = 0.5;
   int crop_padding = 4;           // zero pixels added on each side before the random crop
+  AffineJitter affine;            // rotation, scale and shift (off by default)
+  double erase_probability = 0;   // random erasing after normalisation
 };
 
 // The augmentation stream of sample `index` in `epoch`: a Generator keyed by

@@ -1,5 +1,6 @@
 #include "nets/sceald/autoencoder_stage.h"
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 
@@ -16,6 +17,7 @@
 #include "engine/optim/adam.h"
 #include "nets/sceald/confidence.h"
 #include "nets/sceald/divergence.h"
+#include "nets/sceald/lr_schedule.h"
 #include "nets/sceald/semantic.h"
 #include "nets/sceald/semantic_loss.h"
 #include "nets/vgg10_autoencoder.h"
@@ -80,6 +82,8 @@ SemanticSpace prepare_semantic_space(const TrainConfig& config, const TrainingDa
 
   data::DataLoader train_loader(data.train,
                                 loader_options(config, data.convention, device, true, true, config.seed + 7));
+  const std::unique_ptr<optim::LRScheduler> schedule =
+      make_lr_scheduler(config.ae_schedule, adam, std::max(config.ae_epochs, 1), train_loader.batches_per_epoch());
   const auto images_per_epoch = n;
   for (int epoch = 1; epoch <= config.ae_epochs; ++epoch) {
     const auto t0 = std::chrono::steady_clock::now();
@@ -97,9 +101,11 @@ SemanticSpace prepare_semantic_space(const TrainConfig& config, const TrainingDa
       const Tensor& loss = terms.loss;
       ae.zero_grad();
       loss.backward();
+      const double lr = adam.lr();
       adam.step();
+      schedule->step();
       const double loss_value = loss.item<float>();
-      check_loss_finite(loss_value, {"ae", epoch, seen + b, "--ae-lr", config.ae_lr});
+      check_loss_finite(loss_value, {"ae", epoch, seen + b, "--ae-lr", lr});
       loss_sum += loss_value * b;
       mse_sum += terms.mse.item<float>() * b;
       cos_sum += terms.cosine.item<float>() * b;

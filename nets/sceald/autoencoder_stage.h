@@ -22,6 +22,7 @@ namespace sceald::train {
 struct TrainHooks {
   std::function<void(const std::string& stage, int epoch, std::int64_t done, std::int64_t total)> batch;
   std::function<void(const nlohmann::json& epoch_record)> epoch;
+  std::function<void(const std::string& text)> note;  // lines for the user at the start of a stage
 };
 
 struct SemanticSpace {

@@ -13,8 +13,43 @@
 
 namespace sceald::train {
 
+Tta parse_tta(const std::string& name) {
+  if (name == "none") return Tta::None;
+  if (name == "flip") return Tta::Flip;
+  throw Error(str_cat("--tta ", name, ": expected none or flip"));
+}
+
+namespace {
+
+// The batch [N, C, H, W] (contiguous float32 on the CPU) mirrored left to right.
+Tensor mirrored(const Tensor& images) {
+  Tensor out = Tensor::empty(images.shape());
+  const std::int64_t w = images.size(3), rows = images.numel() / w;
+  const float* src = images.data<float>();
+  float* dst = out.data<float>();
+  for (std::int64_t r = 0; r < rows; ++r)
+    for (std::int64_t x = 0; x < w; ++x) dst[r * w + x] = src[r * w + w - 1 - x];
+  return out;
+}
+
+// The logits of a batch, or with Tta::Flip the log of the softmax averaged over the batch and its mirror image.
+Tensor batch_logits(const TaskNet& net, const Tensor& images, Tta tta) {
+  const Tensor z = net.module->forward(images.to(net.device)).to(Device::cpu()).contiguous();
+  if (tta == Tta::None) return z;
+  const Tensor zf = net.module->forward(mirrored(images.contiguous()).to(net.device)).to(Device::cpu()).contiguous();
+  const Tensor p = softmax(z, 1).to(DType::Float64), q = softmax(zf, 1).to(DType::Float64);
+  Tensor out = Tensor::empty(z.shape());
+  const double* a = p.data<double>();
+  const double* b = q.data<double>();
+  float* o = out.data<float>();
+  for (std::int64_t i = 0; i < out.numel(); ++i) o[i] = static_cast<float>(std::log(0.5 * (a[i] + b[i])));
+  return out;
+}
+
+}  // namespace
+
 EvalResult evaluate_net(const TaskNet& net, const data::Dataset& dataset, const data::InputConvention& convention,
-                        int side, int batch_size, int workers, const TrainHooks& hooks) {
+                        int side, int batch_size, int workers, const TrainHooks& hooks, Tta tta) {
   const bool was_training = net.module->is_training();
   net.module->eval();
   NoGradGuard no_grad;
@@ -30,7 +65,7 @@ EvalResult evaluate_net(const TaskNet& net, const data::Dataset& dataset, const 
   std::vector<Tensor> parts, votes;
   std::int64_t done = 0;
   while (auto batch = loader.next()) {
-    const Tensor logits = net.module->forward(batch->images.to(net.device)).to(Device::cpu()).contiguous();
+    const Tensor logits = batch_logits(net, batch->images, tta);
     confusion.add(logits, batch->labels);
     parts.push_back(logits);
     if (batch->distributions.defined()) votes.push_back(batch->distributions);
@@ -39,6 +74,7 @@ EvalResult evaluate_net(const TaskNet& net, const data::Dataset& dataset, const 
   }
   net.module->train(was_training);
   EvalResult r;
+  r.tta = tta;
   r.metrics = confusion.metrics();
   r.logits = concat(parts, 0);
   if (loader.has_distributions() && votes.size() == parts.size())
@@ -64,6 +100,8 @@ nlohmann::json metrics_json(const EvalResult& result) {
                       {"count", m.total}};
   if (result.kl_votes) j["kl_votes"] = *result.kl_votes;
   if (result.kl_true) j["kl_true"] = *result.kl_true;
+  if (!result.labels.empty()) j["labels"] = result.labels;
+  j["tta"] = result.tta == Tta::Flip ? "flip" : "none";
   return j;
 }
 
@@ -80,9 +118,12 @@ EvalResult evaluate_checkpoint(const EvalRequest& request, const TrainHooks& hoo
   if (!request.data_root.empty())
     SCEALD_CHECK(std::filesystem::is_directory(request.data_root), "--data-root ", request.data_root,
                  ": no such folder");
-  const data::Dataset d = open_split(c, request.split.empty() ? c.val_split : request.split,
-                                     request.labels.empty() ? c.val_labels : request.labels);
-  return evaluate_net(run.net, d, run.convention, c.image_size, request.batch_size, request.workers, hooks);
+  const std::string labels = request.labels.empty() ? c.val_labels : request.labels;
+  const data::Dataset d = open_split(c, request.split.empty() ? c.val_split : request.split, labels);
+  EvalResult r =
+      evaluate_net(run.net, d, run.convention, c.image_size, request.batch_size, request.workers, hooks, request.tta);
+  r.labels = labels;
+  return r;
 }
 
 std::vector<std::vector<double>> predict_images(const std::string& checkpoint, const std::vector<std::string>& images,

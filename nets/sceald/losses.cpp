@@ -13,10 +13,11 @@ namespace sceald::method {
 // is -sum_k l_i[k] log softmax(z_i)[k]; no gradient flows through l_i;
 // beta = 1 is the baseline.
 SceAldLossTerms sceald_loss_terms(const Tensor& logits, const Tensor& labels, const Tensor& label_distribution,
-                                  double beta) {
+                                  double beta, const Tensor& given_distribution) {
   SCEALD_CHECK(std::isfinite(beta) && beta >= 0.0 && beta <= 1.0, "sceald_loss: beta must be in [0, 1], got ", beta);
   SceAldLossTerms out;
-  out.hard = cross_entropy(logits, labels);
+  out.hard = given_distribution.defined() ? soft_cross_entropy(logits, given_distribution.detach())
+                                          : cross_entropy(logits, labels);
   if (beta == 1.0) {
     out.loss = out.hard;  // the baseline
     return out;
@@ -28,8 +29,9 @@ SceAldLossTerms sceald_loss_terms(const Tensor& logits, const Tensor& labels, co
   return out;
 }
 
-Tensor sceald_loss(const Tensor& logits, const Tensor& labels, const Tensor& label_distribution, double beta) {
-  return sceald_loss_terms(logits, labels, label_distribution, beta).loss;
+Tensor sceald_loss(const Tensor& logits, const Tensor& labels, const Tensor& label_distribution, double beta,
+                   const Tensor& given_distribution) {
+  return sceald_loss_terms(logits, labels, label_distribution, beta, given_distribution).loss;
 }
 
 // SPEC: the label-distribution term is switched on from epoch 10 of 40

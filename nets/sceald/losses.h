@@ -24,9 +24,14 @@ struct SceAldLossTerms {
 
 // logits [N, c] (float32 or float64), labels int64 [N], label_distribution
 // [N, c] in the logits' dtype (may be undefined when beta == 1), beta in [0, 1].
+// given_distribution (optional, [N, c] in the logits' dtype): an extension
+// beyond the paper for --labels votes: the first term becomes
+// CE(z_i, votes_i), the annotators' vote distribution, instead of the
+// one-hot CE(z_i, y_i); `labels` is then unused.
 SceAldLossTerms sceald_loss_terms(const Tensor& logits, const Tensor& labels, const Tensor& label_distribution,
-                                  double beta);
-Tensor sceald_loss(const Tensor& logits, const Tensor& labels, const Tensor& label_distribution, double beta);
+                                  double beta, const Tensor& given_distribution = {});
+Tensor sceald_loss(const Tensor& logits, const Tensor& labels, const Tensor& label_distribution, double beta,
+                   const Tensor& given_distribution = {});
 
 // SPEC: the label-distribution term is on from epoch `ld_start_epoch`
 // (epochs counted from 1, as the paper's "from the 10th epoch"); before it

@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 
 #include "engine/cuda/pinned.h"
@@ -99,6 +102,7 @@ static nets::NetSpec task_spec(const TrainConfig& config, std::int64_t in_channe
   spec.num_classes = data::kNumExpressions;
   spec.in_channels = in_channels;
   spec.width = config.width;
+  spec.stem = nets::parse_resnet_stem(config.stem);
   return spec;
 }
 
@@ -135,6 +139,8 @@ data::LoaderOptions loader_options(const TrainConfig& config, const data::InputC
   o.transform.augment = augment;
   o.transform.flip_probability = config.flip_probability;
   o.transform.crop_padding = config.crop_padding;
+  o.transform.affine = {config.rotate_degrees, config.scale_jitter, config.translate_fraction};
+  o.transform.erase_probability = config.erase_probability;
   o.allocator = batch_allocator_for(device);
   return o;
 }
@@ -143,6 +149,13 @@ std::vector<std::pair<std::string, Tensor>> on_cpu(std::vector<std::pair<std::st
   for (auto& [name, t] : tensors)
     if (!t.device().is_cpu()) t = t.to(Device::cpu());
   return tensors;
+}
+
+// A double as text that reads back to the same value.
+static std::string exact_text(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.17g", v);
+  return buf;
 }
 
 static std::string class_names_csv() {
@@ -180,7 +193,11 @@ void save_task_checkpoint(const std::string& path, const TaskNet& net, const opt
       {"arch", config.arch},
       {"width", std::to_string(config.width)},
       {"in_channels", std::to_string(convention.channels)},
-      {"num_classes", std::to_string(data::kNumExpressions)}};
+      {"num_classes", std::to_string(data::kNumExpressions)},
+      {"lr_step", std::to_string(state.lr_step)},
+      {"best_epoch", std::to_string(state.best_epoch)},
+      {"best_accuracy", exact_text(state.best_accuracy)},
+      {"best_mean_class_accuracy", exact_text(state.best_mean_class_accuracy)}};
   io::save_safetensors(path, tensors, meta);
 }
 
@@ -192,6 +209,22 @@ int parse_epoch(const std::string& text, const std::string& path) {
   SCEALD_CHECK(ec == std::errc() && end == text.data() + text.size() && epoch >= 0, path,
                ": metadata 'epoch' is '", text, "', expected a non-negative integer");
   return epoch;
+}
+
+std::int64_t parse_count(const std::string& text, const char* key, const std::string& path) {
+  std::int64_t v = -1;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  SCEALD_CHECK(ec == std::errc() && end == text.data() + text.size() && v >= 0, path, ": metadata '", key, "' is '",
+               text, "', expected a non-negative integer");
+  return v;
+}
+
+double parse_real(const std::string& text, const char* key, const std::string& path) {
+  char* end = nullptr;
+  const double v = std::strtod(text.c_str(), &end);
+  SCEALD_CHECK(!text.empty() && end == text.c_str() + text.size() && std::isfinite(v), path, ": metadata '", key,
+               "' is '", text, "', expected a finite number");
+  return v;
 }
 
 }  // namespace
@@ -220,6 +253,13 @@ TaskState load_task_checkpoint(const std::string& path, TaskNet& net, optim::Opt
                ": the training labels differ from the ones this run was started with (another data set or noise?)");
   TaskState s;
   s.epoch = parse_epoch(f.metadata_at("epoch"), path);
+  // Checkpoints from before schedules and best-epoch tracking lack these: a constant rate, no best yet.
+  s.lr_step = f.metadata.count("lr_step") ? parse_count(f.metadata.at("lr_step"), "lr_step", path) : -1;
+  if (f.metadata.count("best_epoch")) {
+    s.best_epoch = static_cast<int>(parse_count(f.metadata.at("best_epoch"), "best_epoch", path));
+    s.best_accuracy = parse_real(f.metadata_at("best_accuracy"), "best_accuracy", path);
+    s.best_mean_class_accuracy = parse_real(f.metadata_at("best_mean_class_accuracy"), "best_mean_class_accuracy", path);
+  }
   if (const Tensor* p = f.find("prototypes")) s.prototypes = *p;
   if (const Tensor* a = f.find("alpha")) s.alpha = *a;
   if (const Tensor* g = f.find("task_graph")) s.task_graph = *g;

@@ -13,7 +13,9 @@
 //             train_labels            int64 [N]: the (possibly noisy) labels trained on
 //   metadata  epoch (the last finished one), config (JSON), class_names
 //             (comma-separated, expressions.h order), input_convention,
-//             arch, width, in_channels, num_classes, format = sceald-train-v1
+//             arch, width, in_channels, num_classes, format = sceald-train-v1,
+//             lr_step (optimiser steps taken: the schedule's position),
+//             best_epoch, best_accuracy, best_mean_class_accuracy (validation)
 // The loader needs no saved state: an epoch's order and augmentation are a
 // function of (seed, epoch) (engine/data/loader.h).
 //
@@ -42,6 +44,8 @@ namespace sceald::train {
 
 inline constexpr const char* kLatestCheckpoint = "checkpoint_latest.safetensors";
 inline constexpr const char* kFinalCheckpoint = "checkpoint_final.safetensors";
+// The weights of the epoch with the best validation accuracy (the first of equals), a full task checkpoint.
+inline constexpr const char* kBestCheckpoint = "checkpoint_best.safetensors";
 inline constexpr const char* kSemanticFile = "semantic.safetensors";
 
 // One split of the configured dataset, its FERPlus/synthetic labels read as `labels` (plurality or fer2013).
@@ -81,6 +85,10 @@ TaskNet make_task_net(const TrainConfig& config, std::int64_t in_channels, Devic
 
 struct TaskState {
   int epoch = 0;       // epochs finished
+  std::int64_t lr_step = 0;  // optimiser steps taken (the schedule's position); -1: not recorded (older runs)
+  int best_epoch = 0;        // the epoch with the best validation accuracy so far (0: none yet)
+  double best_accuracy = 0;
+  double best_mean_class_accuracy = 0;
   Tensor prototypes;   // [7, D] float64, undefined before label distributions start
   Tensor alpha;        // [N] float64 from the last refresh
   Tensor task_graph;   // [N, 7] float64 from the last refresh

@@ -17,9 +17,11 @@
 #include "nets/sceald/confidence.h"
 #include "nets/sceald/divergence.h"
 #include "nets/sceald/label_distribution.h"
+#include "nets/sceald/lr_schedule.h"
 #include "nets/sceald/losses.h"
 #include "nets/sceald/metrics.h"
 #include "nets/sceald/reports.h"
+#include "nets/sceald/run_estimate.h"
 
 namespace sceald::train {
 namespace fs = std::filesystem;
@@ -27,6 +29,9 @@ namespace fs = std::filesystem;
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+// Runs of at least this many training images (all epochs of both stages) print an estimate first.
+constexpr std::int64_t kEstimateFromImages = 100000;
 
 // One pass without augmentation storing every training feature.
 void fill_bank(const TaskNet& net, const TrainConfig& c, const TrainingData& data, method::FeatureBank& bank,
@@ -45,10 +50,27 @@ void fill_bank(const TaskNet& net, const TrainConfig& c, const TrainingData& dat
   net.module->train(was_training);
 }
 
-// SPEC: Adam by default; --optimizer sgd takes SGD with --momentum.
+// SPEC: Adam by default; --optimizer sgd takes SGD with --momentum. With
+// --weight-decay, Adam becomes AdamW (decoupled decay) and SGD adds the L2
+// term to the gradient, as torch.optim does; every parameter is decayed.
 std::unique_ptr<optim::Optimizer> make_optimizer(const TrainConfig& c, std::vector<Tensor> parameters) {
-  if (c.optimizer == "sgd") return std::make_unique<optim::SGD>(std::move(parameters), c.lr, c.momentum);
+  if (c.optimizer == "sgd")
+    return std::make_unique<optim::SGD>(std::move(parameters), c.lr, c.momentum, 0.0, c.weight_decay);
+  if (c.weight_decay > 0)
+    return std::make_unique<optim::AdamW>(std::move(parameters), c.lr, std::pair{0.9, 0.999}, 1e-8, c.weight_decay);
   return std::make_unique<optim::Adam>(std::move(parameters), c.lr);
+}
+
+// Keeps the epoch's weights as the best so far when its validation accuracy beats every earlier one's.
+void keep_if_best(const std::string& run_dir, const TaskNet& net, const optim::Optimizer& optimizer,
+                  const method::FeatureBank* bank, TaskState& state, const TrainConfig& c, const TrainingData& data,
+                  const EvalResult& validation) {
+  if (state.best_epoch > 0 && validation.metrics.accuracy <= state.best_accuracy) return;
+  state.best_epoch = state.epoch;
+  state.best_accuracy = validation.metrics.accuracy;
+  state.best_mean_class_accuracy = validation.metrics.mean_class_accuracy;
+  save_task_checkpoint((fs::path(run_dir) / kBestCheckpoint).string(), net, optimizer, bank, state, c,
+                       data.convention, data.train_labels);
 }
 
 }  // namespace
@@ -63,16 +85,26 @@ TaskResult train_task(const TrainConfig& c, const TrainingData& data, const Sema
   const method::PrototypeMode mode = method::parse_prototype_mode(c.prototype);
 
   TaskNet net = make_task_net(c, data.convention.channels, cuda::select_device(c.device));
+  data::DataLoader loader(data.train, loader_options(c, data.convention, net.device, true, true, c.seed + 11));
+  const std::int64_t steps_per_epoch = loader.batches_per_epoch();
   const std::unique_ptr<optim::Optimizer> optimizer = make_optimizer(c, net.module->parameters());
+  const std::unique_ptr<optim::LRScheduler> schedule =
+      make_lr_scheduler(c.schedule, *optimizer, c.epochs, steps_per_epoch);  // before the checkpoint sets the rate
+  const bool votes = c.labels == "votes";
+  SCEALD_CHECK(!votes || loader.has_distributions(), "--labels votes: the ", c.dataset,
+               " training split has no vote distribution for every image");
   std::optional<method::FeatureBank> bank;
   TaskState state;
   if (resume && fs::exists(latest)) {
     state = load_task_checkpoint(latest, net, *optimizer, bank, data.train_labels);
+    const std::int64_t steps_done = state.epoch * steps_per_epoch;
+    SCEALD_CHECK(state.lr_step < 0 || state.lr_step == steps_done, latest, ": ", state.lr_step,
+                 " optimiser steps recorded, but ", state.epoch, " epochs of ", steps_per_epoch, " batches make ",
+                 steps_done, " (another batch size or training set?)");
+    schedule->set_epoch(steps_done);
   } else {
     std::remove(log_path.c_str());  // a fresh run starts a fresh log
   }
-
-  data::DataLoader loader(data.train, loader_options(c, data.convention, net.device, true, true, c.seed + 11));
 
   TaskResult result;
   for (int epoch = state.epoch + 1; epoch <= c.epochs; ++epoch) {
@@ -89,10 +121,11 @@ TaskResult train_task(const TrainConfig& c, const TrainingData& data, const Sema
     loader.start_epoch(epoch);
     double loss_sum = 0;
     std::int64_t seen = 0, correct = 0;
+    const double epoch_lr = optimizer->lr();
     while (auto batch = loader.next()) {
       const std::int64_t bs = batch->images.size(0);
       const Tensor labels = batch->labels.to(net.device);
-      const TrainingPoint point{"task", epoch, seen + bs, "--lr", c.lr};
+      const TrainingPoint point{"task", epoch, seen + bs, "--lr", optimizer->lr()};
       auto out = net.forward_with_feature(batch->images.to(net.device));
       Tensor l;
       if (ld) {
@@ -102,10 +135,12 @@ TaskResult train_task(const TrainConfig& c, const TrainingData& data, const Sema
         bank->store(feature, batch->indices);
         l = method::label_distribution(feature, state.prototypes, out.logits.dtype()).to(net.device);
       }
-      Tensor loss = method::sceald_loss(out.logits, labels, l, b);
+      const Tensor given = votes ? batch->distributions.to(out.logits.dtype()).to(net.device) : Tensor();
+      Tensor loss = method::sceald_loss(out.logits, labels, l, b, given);
       net.module->zero_grad();
       loss.backward();
       optimizer->step();
+      schedule->step();
       const double loss_value = loss.item<float>();
       check_loss_finite(loss_value, point);
       loss_sum += loss_value * bs;
@@ -125,11 +160,14 @@ TaskResult train_task(const TrainConfig& c, const TrainingData& data, const Sema
     const double train_secs = std::chrono::duration<double>(Clock::now() - t0).count();
     result.validation = evaluate_net(net, data.val, data.convention, c.image_size, c.batch_size, c.workers, hooks);
     state.epoch = epoch;
+    state.lr_step = epoch * steps_per_epoch;
+    keep_if_best(run_dir, net, *optimizer, bank ? &*bank : nullptr, state, c, data, result.validation);
     save_task_checkpoint(latest, net, *optimizer, bank ? &*bank : nullptr, state, c, data.convention,
                          data.train_labels);
     nlohmann::json rec = {{"stage", "task"},
                           {"epoch", epoch},
                           {"beta", b},
+                          {"lr", epoch_lr},
                           {"loss", loss_sum / seen},
                           {"train_accuracy", static_cast<double>(correct) / seen},
                           {"val_accuracy", result.validation.metrics.accuracy},
@@ -166,7 +204,16 @@ TaskResult train_task(const TrainConfig& c, const TrainingData& data, const Sema
 
   result.metrics = metrics_json(result.validation);
   result.metrics["split"] = c.val_split;
+  result.metrics["labels"] = c.labels;
+  result.metrics["val_labels"] = c.val_labels;
   result.metrics["beta"] = c.beta;
+  // Model selection: the final epoch is the run's result; the best epoch on
+  // the same validation split is kept beside it (checkpoint_best), and its
+  // accuracy is optimistic by the choice.
+  result.metrics["final_epoch"] = state.epoch;
+  result.metrics["best_epoch"] = state.best_epoch;
+  result.metrics["best_accuracy"] = state.best_accuracy;
+  result.metrics["best_mean_class_accuracy"] = state.best_mean_class_accuracy;
   if (!data.noise.flipped.empty()) {
     result.metrics["auroc_alpha"] = method::confidence_auroc(state.alpha, data.noise.flipped);
     result.metrics["noise_realised_rate"] = data.noise.realised_rate();
@@ -220,6 +267,10 @@ RunResult run_training(const TrainConfig& given, const std::string& out_dir, boo
   if (!c.init.empty() && c.stage != "ae") make_task_net(c, data.convention.channels, Device::cpu());
   fs::create_directories(out_dir);
   if (!resume) write_json_file(config_path, c.to_json());
+  // Long runs say at their start how long they will take (a few timed steps; not worth it for small ones).
+  const std::int64_t n = static_cast<std::int64_t>(data.train.size());
+  if (hooks.note && !resume && n * (c.epochs + c.ae_epochs) >= kEstimateFromImages)
+    hooks.note(describe_estimate(estimate_run(c, n, data.convention.channels), c));
   RunResult result;
   result.config = c;
   SemanticSpace space;

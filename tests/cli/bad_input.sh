@@ -43,6 +43,12 @@ if [[ -e "$scratch/failed" ]]; then  # a run that cannot start leaves no folder 
   echo "FAIL: a run with a missing --data-root made its --out folder"
   failures=$((failures + 1))
 fi
+expect 1 "--preset imagenet: no such preset (known: ferplus)" -- "$sceald" train --preset imagenet --out "$scratch/p"
+expect 1 "--data-root is required for --dataset ferplus" -- "$sceald" train --preset ferplus --out "$scratch/p"
+expect 1 "--labels majority: dataset rafdb has one label per image" -- \
+  "$sceald" train --dataset rafdb --data-root "$scratch" --labels majority --out "$scratch/p"
+expect 1 "--lr-schedule linear: expected constant, cosine or step" -- "$sceald" train --lr-schedule linear
+expect 1 "--tta twice: expected none or flip" -- "$sceald" eval --checkpoint "$scratch" --tta twice
 expect 2 "--run: Directory does not exist: $scratch/nowhere" -- "$sceald" figures --run "$scratch/nowhere"
 expect 1 "--run $scratch: expected config.json and samples.csv there" -- "$sceald" figures --run "$scratch"
 expect 2 "unknown command 'bogus' (the commands: benchmark, convert" -- "$sceald" bogus

@@ -75,6 +75,64 @@ TEST(FerPlus, DistributionRenormalisesTheKeptVotes) {
   EXPECT_FALSE(ferplus_distribution({0, 0, 0, 0, 0, 0, 0, 5, 5, 0}).has_value());
 }
 
+// FERPlus's reference code (majority mode): votes of 1 are outliers and
+// removed; the largest remaining column must hold more than half of the rest.
+TEST(FerPlus, MajorityRemovesSingleVotesThenNeedsMoreThanHalf) {
+  auto verdict = [](const FerPlusVotes& v) { return ferplus_verdict(v, FerPlusLabels::Majority); };
+  // 4 neutral, 3 anger, 2 disgust (the single sadness vote removed): 4 of 9 is not more than half.
+  EXPECT_EQ(verdict({4, 0, 0, 1, 3, 2, 0, 0, 0, 0}).drop_reason, "no majority");
+  // 6 of 9 happiness (the contempt vote removed).
+  EXPECT_EQ(verdict({0, 6, 0, 3, 0, 0, 0, 1, 0, 0}).label, kHappiness);
+  // 5 of 10 is exactly half: dropped; without the single votes 5 of 8 is a majority.
+  EXPECT_EQ(verdict({5, 0, 0, 0, 5, 0, 0, 0, 0, 0}).drop_reason, "no majority");
+  EXPECT_EQ(verdict({5, 0, 1, 1, 3, 0, 0, 0, 0, 0}).label, kNeutral);
+  // A majority of contempt, unknown or NF drops the row under that name.
+  EXPECT_EQ(verdict({0, 0, 0, 0, 0, 0, 0, 7, 3, 0}).drop_reason, "contempt");
+  EXPECT_EQ(verdict({0, 2, 0, 0, 0, 0, 0, 0, 8, 0}).drop_reason, "unknown");
+  // Every vote single: nothing is left.
+  EXPECT_EQ(verdict({1, 1, 1, 1, 1, 1, 1, 1, 1, 1}).drop_reason, "no majority");
+  EXPECT_EQ(verdict({0, 0, 0, 0, 0, 0, 0, 0, 0, 0}).drop_reason, "no votes");
+  // The distribution is still that of every vote over the seven kept classes.
+  const FerPlusVerdict v = verdict({5, 0, 1, 1, 3, 0, 0, 0, 0, 0});
+  EXPECT_FLOAT_EQ(v.distribution[kNeutral], 0.5f);
+  EXPECT_FLOAT_EQ(v.distribution[kSurprise], 0.1f);
+  EXPECT_FLOAT_EQ(v.distribution[kAnger], 0.3f);
+}
+
+TEST(FerPlus, MajorityAndVotesModesOnTheReader) {
+  TempFolder dir;
+  dir.write("FER2013Train/label.csv", kLabelCsv);
+  DatasetOptions o = ferplus_options(dir.path());
+  o.labels = FerPlusLabels::Majority;
+  const Dataset majority = open_dataset(o);
+  // Kept: 0000001 (9 happiness of 9), 0000002 (10 surprise), 0000008 (7 fear of 10), 0000009 (6 sadness of 10).
+  std::vector<std::pair<std::string, int>> got;
+  for (const Sample& s : majority.samples) got.emplace_back(s.id, s.label);
+  EXPECT_EQ(got, (std::vector<std::pair<std::string, int>>{{"fer0000001.png", kHappiness},
+                                                          {"fer0000002.png", kSurprise},
+                                                          {"fer0000008.png", kFear},
+                                                          {"fer0000009.png", kSadness}}));
+  EXPECT_EQ(majority.report.dropped.at("no majority"), 3);  // 0000000, 0000006, 0000007
+  EXPECT_EQ(majority.report.dropped.at("contempt"), 1);
+  EXPECT_EQ(majority.report.dropped.at("unknown"), 1);
+  EXPECT_EQ(majority.report.dropped.at("NF"), 1);
+  // votes: the plurality's samples and labels, each with its vote distribution.
+  o.labels = FerPlusLabels::Votes;
+  const Dataset votes = open_dataset(o);
+  o.labels = FerPlusLabels::Plurality;
+  const Dataset plurality = open_dataset(o);
+  ASSERT_EQ(votes.size(), plurality.size());
+  for (std::size_t i = 0; i < votes.size(); ++i) {
+    EXPECT_EQ(votes.samples[i].id, plurality.samples[i].id);
+    EXPECT_EQ(votes.samples[i].label, plurality.samples[i].label);
+    EXPECT_EQ(votes.samples[i].distribution, plurality.samples[i].distribution);
+  }
+  EXPECT_EQ(parse_ferplus_labels("majority"), FerPlusLabels::Majority);
+  EXPECT_EQ(parse_ferplus_labels("votes"), FerPlusLabels::Votes);
+  EXPECT_EQ(ferplus_labels_name(FerPlusLabels::Majority), "majority");
+  EXPECT_TRUE(throws_with([] { parse_ferplus_labels("mean"); }, {"plurality, majority, votes or fer2013"}));
+}
+
 TEST(FerPlus, ReadsMicrosoftsLayoutWithThePluralityRule) {
   TempFolder dir;
   dir.write("FER2013Train/label.csv", kLabelCsv);
@@ -253,6 +311,24 @@ TEST(FerPlusReal, TrainingLabelsGiveTheRecordedCounts) {
   EXPECT_TRUE(ds.report.missing_files.empty());
   EXPECT_EQ(ds.samples.front().id, "fer0000000.png");
   EXPECT_EQ(ds.samples.front().label, kNeutral);  // votes 4,0,0,1,3,2,0,0,0,0
+}
+
+// Counted independently in Python with FERPlus's own majority rule (its
+// reference code's _process_data, outlier removal then more than half).
+TEST(FerPlusReal, MajorityLabelsGiveTheIndependentCounts) {
+  const std::string root = real_ferplus_root();
+  if (root.empty()) GTEST_SKIP() << "real FERPlus not found at " SCEALD_SHARED_DATA_DIR "/ferplus; skipped";
+  DatasetOptions o = ferplus_options(root, Split::Train);
+  o.labels = FerPlusLabels::Majority;
+  const Dataset train = open_dataset(o);
+  EXPECT_EQ(train.class_counts(), (std::array<std::int64_t, 7>{3136, 536, 116, 7284, 3022, 2098, 8733}));
+  EXPECT_EQ(train.report.dropped,
+            (std::map<std::string, std::int64_t>{{"no majority", 3434}, {"unknown", 77}, {"contempt", 120}, {"NF", 2}}));
+  o.split = Split::Valid;
+  const Dataset valid = open_dataset(o);
+  EXPECT_EQ(valid.class_counts(), (std::array<std::int64_t, 7>{411, 60, 25, 862, 348, 289, 1180}));
+  EXPECT_EQ(valid.report.dropped,
+            (std::map<std::string, std::int64_t>{{"no majority", 377}, {"contempt", 16}, {"unknown", 11}}));
 }
 
 TEST(FerPlusReal, ValidationLabelsGiveTheRecordedCounts) {

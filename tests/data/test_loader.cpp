@@ -228,6 +228,41 @@ TEST_F(DataLoaderTest, AugmentationFollowsTheSampleStream) {
   EXPECT_NE(a.next_uniform(), b.next_uniform());
 }
 
+// With the affine warp and erasing on: warp, flip, crop, normalise, erase,
+// all from the sample's own stream, the same for any number of workers.
+TEST_F(DataLoaderTest, AffineAndErasingFollowTheSampleStream) {
+  const Dataset dataset = train_set();
+  LoaderOptions o = options(0);
+  o.transform.affine = {.rotate_degrees = 15, .scale_jitter = 0.1, .translate_fraction = 0.1};
+  o.transform.erase_probability = 0.5;
+  DataLoader loader(dataset, o);
+  const std::int64_t epoch = 2;
+  const std::vector<Batch> batches = run_epoch(loader, epoch);
+  int erased = 0;
+  for (const Batch& b : batches) {
+    const std::vector<float> images = b.images.to_vector<float>();
+    for (std::size_t j = 0; j < b.indices.size(); ++j) {
+      const std::int64_t index = b.indices[j];
+      const Image image = decode_image(dataset.samples[static_cast<std::size_t>(index)].path);
+      Generator g = augmentation_generator(o.seed, epoch, index);
+      const Image warped = affine_warp(image, draw_affine(o.transform.affine, kSide, kSide, g));
+      const bool flip = g.next_uniform() < 0.5;
+      const CropWindow window = random_crop_window(kSide, kSide, kSide, kSide, 4, g);
+      Tensor want = image_to_tensor(crop(flip ? flip_horizontal(warped) : warped, window), o.transform.convention);
+      erased += random_erase(want.data<float>(), 1, kSide, kSide, 0.5, g);
+      const std::vector<float> w = want.to_vector<float>();
+      const std::vector<float> slice(images.begin() + j * w.size(), images.begin() + (j + 1) * w.size());
+      ASSERT_EQ(slice, w) << "sample " << index;
+    }
+  }
+  EXPECT_GT(erased, 5);
+  EXPECT_LT(erased, kTrain - 5);
+  LoaderOptions four = o;
+  four.workers = 4;
+  DataLoader parallel(dataset, four);
+  expect_same_batches(run_epoch(parallel, epoch), batches, "4 workers");
+}
+
 TEST_F(DataLoaderTest, ACorruptImageIsReportedWithItsName) {
   for (int workers : {0, 3}) {
     Dataset dataset = train_set();

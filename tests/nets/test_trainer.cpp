@@ -23,59 +23,11 @@
 #include "nets/sceald/sample_figure.h"
 #include "nets/sceald/task_stage.h"
 #include "support/error_checks.h"
+#include "tests/nets/trainer_fixtures.h"
 
 namespace sceald::train {
 namespace {
 namespace fs = std::filesystem;
-
-std::string make_set(const std::string& name, std::int64_t train, std::int64_t held_out, int size) {
-  const std::string d =
-      (fs::temp_directory_path() / ("sceald-trainer-" + name + "-" + std::to_string(getpid()))).string();
-  data::SyntheticOptions o;
-  o.train = train;
-  o.valid = held_out;
-  o.test = held_out;
-  o.size = size;
-  o.seed = 3;
-  data::generate_synthetic_dataset(d, o);
-  return d;
-}
-
-// 200 images at 32x32: enough to exercise every path quickly.
-const std::string& tiny_set() {
-  static const std::string dir = make_set("tiny", 200, 60, 32);
-  return dir;
-}
-
-// 400 images at 48x48: enough for a small ResNet-18 to learn in seconds.
-const std::string& learnable_set() {
-  static const std::string dir = make_set("learnable", 400, 100, 48);
-  return dir;
-}
-
-TrainConfig tiny_config() {
-  TrainConfig c = synthetic_fast_preset();
-  c.data_root = tiny_set();
-  c.image_size = 32;
-  c.labels = "fer2013";  // clean dominant labels
-  c.width = 0.0625;
-  c.ae_width = 0.0625;
-  c.ae_hidden = 32;
-  c.ae_epochs = 1;
-  c.epochs = 3;
-  c.ld_start_epoch = 2;
-  c.batch_size = 20;
-  c.lr = 2e-3;
-  c.workers = 0;
-  c.threads = 1;
-  return c;
-}
-
-std::string temp_out(const std::string& name) {
-  const auto d = fs::temp_directory_path() / ("sceald-trainer-" + name + "-" + std::to_string(getpid()));
-  fs::remove_all(d);
-  return d.string();
-}
 
 std::vector<std::vector<std::string>> read_csv(const std::string& path) {
   std::ifstream in(path);
@@ -406,6 +358,7 @@ TEST(Trainer, BadInputGivesClearErrors) {
   }
   c = tiny_config();
   c.dataset = "rafdb";
+  c.labels = "plurality";  // RAF-DB has no other label mode
   c.data_root = "/nonexistent/rafdb";
   try {
     run_training(c, temp_out("bad"), false, false);
