@@ -5,8 +5,10 @@
 #include "apps/command_registry.h"
 #include "apps/progress.h"
 #include "engine/cuda/math_mode.h"
+#include "engine/error.h"
 #include "nets/sceald/evaluate.h"
 #include "nets/sceald/reports.h"
+#include "nets/sceald/shipped_model.h"
 
 namespace sceald::apps {
 namespace {
@@ -21,7 +23,8 @@ struct EvalArgs {
 void setup(CLI::App& root) {
   CLI::App* cmd = root.add_subcommand("eval", "Evaluate a trained run on a dataset split");
   auto a = std::make_shared<EvalArgs>();
-  cmd->add_option("--checkpoint", a->request.checkpoint, "run folder or checkpoint file")->required();
+  cmd->add_option("--checkpoint", a->request.checkpoint,
+                  "run folder or checkpoint file (default: the shipped FERPlus model, with --data-root)");
   cmd->add_option("--dataset", a->request.dataset, "default: the run's");
   cmd->add_option("--data-root", a->request.data_root, "default: the run's");
   cmd->add_option("--split", a->request.split, "default: the run's validation split");
@@ -38,6 +41,10 @@ void setup(CLI::App& root) {
   cmd->callback([a] {
     const cuda::MathModeGuard math(cuda::parse_math_mode(a->math));
     a->request.tta = train::parse_tta(a->tta);
+    if (a->request.checkpoint.empty())  // its config names the folder it was trained from, on another machine
+      SCEALD_CHECK(!a->request.data_root.empty(), "the shipped model (", train::shipped_model_path(),
+                   ") needs --data-root: the FERPlus folder to evaluate it on");
+    a->request.checkpoint = train::checkpoint_or_shipped(a->request.checkpoint);
     Progress progress;
     train::TrainHooks hooks;
     hooks.batch = [&](const std::string& s, int e, std::int64_t d, std::int64_t t) { progress.update(s, e, d, t); };

@@ -6,6 +6,7 @@
 #include "engine/cuda/math_mode.h"
 #include "engine/data/expressions.h"
 #include "nets/sceald/evaluate.h"
+#include "nets/sceald/shipped_model.h"
 
 namespace sceald::apps {
 namespace {
@@ -20,7 +21,7 @@ struct PredictArgs {
 void setup(CLI::App& root) {
   CLI::App* cmd = root.add_subcommand("predict", "Predicted label distribution softmax(z) of each image");
   auto a = std::make_shared<PredictArgs>();
-  cmd->add_option("--checkpoint", a->checkpoint, "run folder or checkpoint file")->required();
+  cmd->add_option("--checkpoint", a->checkpoint, "run folder or checkpoint file (default: the shipped FERPlus model)");
   cmd->add_option("images", a->images, "image files")->required()->check(CLI::ExistingFile);
   cmd->add_option("--device", a->device, "cpu or cuda[:N]")->capture_default_str();
   cmd->add_option("--math", a->math, "CUDA math: precise or fast (TF32 allowed)")
@@ -28,7 +29,7 @@ void setup(CLI::App& root) {
       ->capture_default_str();
   cmd->callback([a] {
     const cuda::MathModeGuard math(cuda::parse_math_mode(a->math));
-    const auto probs = train::predict_images(a->checkpoint, a->images, a->device);
+    const auto probs = train::predict_images(train::checkpoint_or_shipped(a->checkpoint), a->images, a->device);
     for (std::size_t i = 0; i < probs.size(); ++i) {
       std::size_t best = 0;
       for (std::size_t k = 1; k < probs[i].size(); ++k) best = probs[i][k] > probs[i][best] ? k : best;

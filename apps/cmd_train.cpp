@@ -155,17 +155,18 @@ void setup(CLI::App& root) {
   cmd->add_option("--train-subset", c.train_subset, "train on this many training samples, drawn by --seed (0: all)")
       ->capture_default_str();
   cmd->add_option("--image-size", c.image_size)->capture_default_str();
-  cmd->add_option("--arch", c.arch, "vgg16, vgg16_bn or resnet18")->capture_default_str();
+  cmd->add_option("--arch", c.arch, "vgg16, vgg16_bn or resnet18 (synthetic preset: resnet18, small stem)")
+      ->capture_default_str();
   cmd->add_option("--stem", c.stem, "resnet18's stem: imagenet, small or cifar (nets/resnet18.h)")
       ->capture_default_str();
   cmd->add_option("--width-mult", c.width, "task network width (synthetic preset: 0.125)")->capture_default_str();
   cmd->add_option("--init", c.init, "converted .safetensors from sceald convert");
-  cmd->add_option("--epochs", c.epochs, "(synthetic preset: 8)")->capture_default_str();
+  cmd->add_option("--epochs", c.epochs, "(synthetic preset: 10)")->capture_default_str();
   cmd->add_option("--batch-size", c.batch_size)->capture_default_str();
   cmd->add_option("--optimizer", c.optimizer, "the task network's optimiser: adam or sgd")
       ->check(CLI::IsMember({"adam", "sgd"}))
       ->capture_default_str();
-  cmd->add_option("--lr", c.lr, "learning rate of the task network (synthetic preset: 3e-4)")->capture_default_str();
+  cmd->add_option("--lr", c.lr, "learning rate of the task network (synthetic preset: 2e-3)")->capture_default_str();
   cmd->add_option("--momentum", c.momentum, "SGD's momentum")->capture_default_str();
   cmd->add_option("--weight-decay", c.weight_decay, "adam: decoupled as AdamW; sgd: L2 in the gradient")
       ->capture_default_str();
@@ -177,7 +178,7 @@ void setup(CLI::App& root) {
   cmd->add_option("--lr-step-epochs", c.schedule.step_epochs, "step: epochs between decays")->capture_default_str();
   cmd->add_option("--lr-step-gamma", c.schedule.step_gamma, "step: factor of each decay")->capture_default_str();
   cmd->add_option("--beta", c.beta, "Eq. 7 weight of the one-hot term")->capture_default_str();
-  cmd->add_option("--ld-start-epoch", c.ld_start_epoch, "first epoch with label distributions (synthetic preset: 4)")
+  cmd->add_option("--ld-start-epoch", c.ld_start_epoch, "first epoch with label distributions (synthetic preset: 5)")
       ->capture_default_str();
   cmd->add_option("--confidence-distance", c.confidence_distance, "sorted or ot")->capture_default_str();
   cmd->add_option("--confidence-eps", c.confidence_eps, "Eq. 5's eps in alpha = 1 / (W + eps)")->capture_default_str();

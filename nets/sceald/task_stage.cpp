@@ -233,7 +233,8 @@ std::string comparison_table(const nlohmann::json& base, const nlohmann::json& o
     std::snprintf(line, sizeof line, "%-44s %10.4f %10.4f\n", label, base[key].get<double>(), ours[key].get<double>());
     out += line;
   };
-  row("accuracy (validation)", "accuracy");
+  row("accuracy (validation, final epoch)", "accuracy");
+  row("accuracy (validation, best epoch)", "best_accuracy");
   row("mean class accuracy (validation)", "mean_class_accuracy");
   row("KL(votes || softmax) (validation)", "kl_votes");
   row("KL(true || softmax) (validation)", "kl_true");

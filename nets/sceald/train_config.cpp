@@ -178,15 +178,18 @@ TrainConfig TrainConfig::from_json_text(const std::string& text, const std::stri
 TrainConfig synthetic_fast_preset() {
   TrainConfig c;
   c.dataset = "synthetic";
+  c.arch = "resnet18";
+  c.stem = "small";
   c.width = 0.125;
   c.ae_width = 0.125;
   c.ae_hidden = 256;
   c.ae_epochs = 14;
   c.ae_lr = 1e-3;
   c.gamma = 5.0;
-  c.epochs = 8;
-  c.ld_start_epoch = 4;
-  c.lr = 3e-4;
+  c.epochs = 10;
+  c.ld_start_epoch = 5;
+  c.lr = 2e-3;
+  c.schedule.kind = "cosine";
   return c;
 }
 

@@ -49,6 +49,10 @@ expect 1 "--labels majority: dataset rafdb has one label per image" -- \
   "$sceald" train --dataset rafdb --data-root "$scratch" --labels majority --out "$scratch/p"
 expect 1 "--lr-schedule linear: expected constant, cosine or step" -- "$sceald" train --lr-schedule linear
 expect 1 "--tta twice: expected none or flip" -- "$sceald" eval --checkpoint "$scratch" --tta twice
+expect 1 ") needs --data-root: the FERPlus folder to evaluate it on" -- "$sceald" eval
+printf 'P5\n1 1\n255\n\0' >"$scratch/face.pgm"
+expect 1 "no --checkpoint given, and the shipped model is not at $scratch/none/ferplus.safetensors" -- \
+  SCEALD_MODELS_DIR="$scratch/none" "$sceald" predict "$scratch/face.pgm"
 expect 2 "--run: Directory does not exist: $scratch/nowhere" -- "$sceald" figures --run "$scratch/nowhere"
 expect 1 "--run $scratch: expected config.json and samples.csv there" -- "$sceald" figures --run "$scratch"
 expect 2 "unknown command 'bogus' (the commands: benchmark, convert" -- "$sceald" bogus

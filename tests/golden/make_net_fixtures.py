@@ -326,6 +326,19 @@ def resnet18():
     w.write()
 
 
+def train_case(w, net, x, labels, grads, after):
+    """The "train" case: one float64 training-mode step with cross-entropy, its gradients and the state after."""
+    net.double().train()
+    logits, feature = net.forward_with_feature(x.double())
+    loss = F.cross_entropy(logits, labels)
+    loss.backward()
+    w.put("train", x=x, labels=labels, logits=logits, feature=feature, loss=loss)
+    w.grads("train", net, grads)
+    state = net.state_dict()
+    for name in after:
+        w.put("train", **{f"after.{name}": state[name]})
+
+
 def vgg16_bn():
     w = Writer("vgg16_bn")
     inverse_width, classes, in_channels = 32, 7, 1
@@ -345,19 +358,11 @@ def vgg16_bn():
     w.put("eval48", x=x, logits_f64=l64, feature_f64=f64, logits_f32=l32, feature_f32=f32)
     train = VGG16(classes, in_channels, 1.0 / inverse_width, dropout=0.0, batch_norm=True)
     train.load_state_dict(net.state_dict())
-    train.double().train()
-    x = torch.randn(3, in_channels, 40, 40, dtype=F32)
-    labels = torch.tensor([2, 6, 0])
-    logits, feature = train.forward_with_feature(x.double())
-    loss = F.cross_entropy(logits, labels)
-    loss.backward()
-    w.put("train", x=x, labels=labels, logits=logits, feature=feature, loss=loss)
-    w.grads("train", train, ["features.0.weight", "features.1.weight", "features.1.bias", "features.40.weight",
-                             "features.41.weight", "classifier.0.bias", "classifier.6.weight"])
-    state = train.state_dict()
-    for name in ["features.1.running_mean", "features.1.running_var", "features.41.running_mean",
-                 "features.41.running_var", "features.41.num_batches_tracked"]:
-        w.put("train", **{f"after.{name}": state[name]})
+    train_case(w, train, torch.randn(3, in_channels, 40, 40, dtype=F32), torch.tensor([2, 6, 0]),
+               ["features.0.weight", "features.1.weight", "features.1.bias", "features.40.weight",
+                "features.41.weight", "classifier.0.bias", "classifier.6.weight"],
+               ["features.1.running_mean", "features.1.running_var", "features.41.running_mean",
+                "features.41.running_var", "features.41.num_batches_tracked"])
     w.write()
 
 
@@ -372,18 +377,10 @@ def resnet18_stem(stem):
     x = torch.randn(2, in_channels, 48, 48, dtype=F32)
     (l64, f64), (l32, f32) = eval_in_both_dtypes(net, x, run)
     w.put("eval48", x=x, logits_f64=l64, feature_f64=f64, logits_f32=l32, feature_f32=f32)
-    net.double().train()
-    x = torch.randn(2, in_channels, 24, 24, dtype=F32)
-    labels = torch.tensor([4, 0])
-    logits, feature = net.forward_with_feature(x.double())
-    loss = F.cross_entropy(logits, labels)
-    loss.backward()
-    w.put("train", x=x, labels=labels, logits=logits, feature=feature, loss=loss)
-    w.grads("train", net, ["conv1.weight", "bn1.weight", "layer1.0.conv1.weight", "layer2.0.downsample.0.weight",
-                           "layer4.1.bn2.bias", "fc.weight"])
-    state = net.state_dict()
-    for name in ["bn1.running_mean", "bn1.running_var", "layer1.0.bn1.running_mean"]:
-        w.put("train", **{f"after.{name}": state[name]})
+    train_case(w, net, torch.randn(2, in_channels, 24, 24, dtype=F32), torch.tensor([4, 0]),
+               ["conv1.weight", "bn1.weight", "layer1.0.conv1.weight", "layer2.0.downsample.0.weight",
+                "layer4.1.bn2.bias", "fc.weight"],
+               ["bn1.running_mean", "bn1.running_var", "layer1.0.bn1.running_mean"])
     w.write()
 
 

@@ -40,6 +40,7 @@ TrainConfig tiny_config(const std::string& data_root) {
   c.image_size = 32;
   c.labels = "fer2013";
   c.arch = "resnet18";
+  c.stem = "imagenet";  // the cheapest stem: the emulated device runs this too
   c.width = 0.0625;
   c.ae_width = 0.0625;
   c.ae_hidden = 32;

@@ -6,6 +6,7 @@
 #include <omp.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <numbers>
@@ -19,6 +20,7 @@
 #include "nets/sceald/evaluate.h"
 #include "nets/sceald/lr_schedule.h"
 #include "nets/sceald/run_state.h"
+#include "nets/sceald/shipped_model.h"
 #include "nets/sceald/task_stage.h"
 #include "support/error_checks.h"
 #include "tests/nets/trainer_fixtures.h"
@@ -181,6 +183,42 @@ TEST(TrainerRecipe, TheBestEpochIsKeptAndReported) {
     for (int k = 0; k < 7; ++k)
       EXPECT_NEAR(std::exp(got[i * 7 + k]), 0.5 * (p[k] + q[k]), 1e-5) << "sample " << i << " class " << k;
   }
+  fs::remove_all(dir);
+}
+
+// An exported model holds the network and the metadata only, and predicts
+// exactly as its checkpoint; without --checkpoint the shipped one is looked
+// for under SCEALD_MODELS_DIR.
+TEST(TrainerRecipe, ExportedModelsPredictAsTheirCheckpointAndShipUnderTheModelsDir) {
+  omp_set_num_threads(1);
+  TrainConfig c = recipe_config();
+  c.epochs = 2;
+  const std::string dir = temp_out("recipe-export");
+  run_training(c, dir, false, false);
+  const std::string models = dir + "/models";
+  fs::create_directories(models);
+  const std::string exported = models + "/" + kShippedModelFile;
+  EXPECT_GT(export_model(dir + "/" + kBestCheckpoint, exported), 50u);
+  const auto f = io::load_safetensors(exported);
+  for (const auto& [name, t] : f.tensors) EXPECT_EQ(name.rfind("model.", 0), 0u) << name;
+  EXPECT_EQ(f.metadata_at("format"), "sceald-train-v1");
+  EXPECT_EQ(f.metadata_at("exported_from"), kBestCheckpoint);
+  EXPECT_LT(fs::file_size(exported), fs::file_size(dir + "/" + kBestCheckpoint));  // no optimiser state
+  EvalRequest a, b;
+  a.checkpoint = dir + "/" + kBestCheckpoint;
+  b.checkpoint = exported;
+  EXPECT_EQ(evaluate_checkpoint(a).logits.to_vector<float>(), evaluate_checkpoint(b).logits.to_vector<float>());
+
+  ::setenv("SCEALD_MODELS_DIR", models.c_str(), 1);
+  EXPECT_EQ(shipped_model_path(), exported);
+  EXPECT_EQ(checkpoint_or_shipped(""), exported);
+  EXPECT_EQ(checkpoint_or_shipped("RUN"), "RUN");
+  ::setenv("SCEALD_MODELS_DIR", (dir + "/nowhere").c_str(), 1);
+  EXPECT_TRUE(throws_with([] { checkpoint_or_shipped(""); }, {"no --checkpoint given", "/nowhere/ferplus.safetensors",
+                                                              "SCEALD_MODELS_DIR"}));
+  ::unsetenv("SCEALD_MODELS_DIR");
+  EXPECT_TRUE(throws_with([&] { export_model(dir + "/missing.safetensors", models + "/x.safetensors"); },
+                          {"missing.safetensors"}));
   fs::remove_all(dir);
 }
 

@@ -42,6 +42,9 @@ inline TrainConfig tiny_config() {
   c.data_root = tiny_set();
   c.image_size = 32;
   c.labels = "fer2013";  // clean dominant labels
+  c.arch = "vgg16";       // the SPEC's task network, with a constant rate, as these tests were written for
+  c.stem = "imagenet";
+  c.schedule = {};
   c.width = 0.0625;
   c.ae_width = 0.0625;
   c.ae_hidden = 32;
