@@ -193,6 +193,14 @@ TrainConfig synthetic_fast_preset() {
   return c;
 }
 
+// The FERPlus recipe (docs/RESULTS.md "FERPlus at full scale"): ResNet-18
+// with the small stem at width 1/2, SGD 0.1 with momentum, weight decay
+// 5e-4, one warm-up epoch and a cosine to 0 over 20 epochs, batch 64;
+// crop after 4-pixel padding, flip, rotation up to 10 degrees, scale
+// +-10%, random erasing with p = 0.25; label distributions from epoch 6 (a
+// quarter in, as the paper's 10 of 40); Module A at width 1/8, h = 256,
+// gamma = 5, 5 epochs of Adam 1e-3 on a cosine. At 12 epochs this reached
+// 0.808 on FER2013Valid; 20 epochs take about 2 hours on 2 cores.
 TrainConfig ferplus_preset() {
   TrainConfig c;
   c.dataset = "ferplus";
@@ -201,7 +209,7 @@ TrainConfig ferplus_preset() {
   c.arch = "resnet18";
   c.stem = "small";
   c.width = 0.5;
-  c.epochs = 30;
+  c.epochs = 20;
   c.batch_size = 64;
   c.optimizer = "sgd";
   c.lr = 0.1;
@@ -209,7 +217,7 @@ TrainConfig ferplus_preset() {
   c.weight_decay = 5e-4;
   c.schedule.kind = "cosine";
   c.schedule.warmup_epochs = 1;
-  c.ld_start_epoch = 10;
+  c.ld_start_epoch = 6;
   c.crop_padding = 4;
   c.rotate_degrees = 10;
   c.scale_jitter = 0.1;
