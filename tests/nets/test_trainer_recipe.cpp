@@ -14,11 +14,14 @@
 #include "engine/autograd/grad_mode.h"
 #include "engine/data/decode.h"
 #include "engine/data/loader.h"
+#include "engine/io/atomic_file.h"
 #include "engine/io/safetensors.h"
+#include "nets/sceald/reports.h"
 #include "engine/ops/softmax.h"
 #include "engine/optim/sgd.h"
 #include "nets/sceald/evaluate.h"
 #include "nets/sceald/lr_schedule.h"
+#include "nets/sceald/run_estimate.h"
 #include "nets/sceald/run_state.h"
 #include "nets/sceald/shipped_model.h"
 #include "nets/sceald/task_stage.h"
@@ -127,6 +130,40 @@ TEST(TrainerRecipe, ResumeContinuesTheScheduleExactly) {
   fs::remove_all(b);
 }
 
+// A run started before schedules and best-epoch tracking existed (its
+// config.json without those keys, its checkpoint without lr_step and best_*)
+// resumes with a constant rate, as it was trained, to the same weights as an
+// uninterrupted run of the same options.
+TEST(TrainerRecipe, RunsFromBeforeTheScheduleStillResume) {
+  omp_set_num_threads(1);
+  TrainConfig c = tiny_config();
+  c.epochs = 2;
+  const std::string a = temp_out("old-straight"), b = temp_out("old-resumed");
+  run_training(c, a, false, false);
+  RunControl stop;
+  stop.stop_after_epoch = 1;
+  run_training(c, b, false, false, {}, stop);
+  // Make b look like a run of the older program.
+  nlohmann::json config = nlohmann::json::parse(io::read_file(b + "/config.json"));
+  for (const char* key : {"stem", "weight_decay", "schedule", "ae_schedule", "rotate_degrees", "scale_jitter",
+                          "translate_fraction", "erase_probability", "preset"})
+    config.erase(key);
+  write_json_file(b + "/config.json", config);
+  const std::string latest = b + "/" + kLatestCheckpoint;
+  io::SafetensorsFile f = io::load_safetensors(latest);
+  for (const char* key : {"lr_step", "best_epoch", "best_accuracy", "best_mean_class_accuracy"}) f.metadata.erase(key);
+  io::save_safetensors(latest, f.tensors, f.metadata);
+  const RunResult resumed = run_training(TrainConfig{}, b, true, false);
+  ASSERT_TRUE(resumed.sceald && resumed.sceald->finished);
+  const auto fa = io::load_safetensors(a + "/" + kFinalCheckpoint), fb = io::load_safetensors(b + "/" + kFinalCheckpoint);
+  for (const auto& [name, t] : fa.tensors)
+    if (name.rfind("model.", 0) == 0)
+      EXPECT_TRUE(t.to_vector<float>() == fb.at(name).to_vector<float>()) << name << " differs after resume";
+  EXPECT_EQ(resumed.sceald->metrics["best_epoch"].get<int>(), 2);  // tracking starts where the old run stopped
+  fs::remove_all(a);
+  fs::remove_all(b);
+}
+
 // checkpoint_best holds the first epoch with the highest validation
 // accuracy; metrics.json names it beside the final epoch, and evaluating its
 // weights gives its recorded accuracy.
@@ -220,6 +257,29 @@ TEST(TrainerRecipe, ExportedModelsPredictAsTheirCheckpointAndShipUnderTheModelsD
   EXPECT_TRUE(throws_with([&] { export_model(dir + "/missing.safetensors", models + "/x.safetensors"); },
                           {"missing.safetensors"}));
   fs::remove_all(dir);
+}
+
+// The estimate scales measured rates to the run; the warning names the stage that dominates.
+TEST(TrainerRecipe, TheTimeEstimateScalesMeasuredRatesAndWarnsAboutHours) {
+  omp_set_num_threads(1);
+  TrainConfig c = tiny_config();
+  c.ae_epochs = 3;
+  c.epochs = 4;
+  const RunEstimate e = estimate_run(c, 1000, 1);
+  ASSERT_GT(e.ae_images_per_s, 0);
+  ASSERT_GT(e.task_images_per_s, 0);
+  EXPECT_DOUBLE_EQ(e.ae_seconds, 3000 / e.ae_images_per_s);
+  EXPECT_DOUBLE_EQ(e.task_seconds, 4000 / e.task_images_per_s);
+  EXPECT_EQ(describe_estimate(e, c).find("warning"), std::string::npos);
+  RunEstimate hours = e;
+  hours.ae_seconds = 5 * 3600;
+  hours.task_seconds = 3600;
+  const std::string text = describe_estimate(hours, c);
+  EXPECT_NE(text.find("estimated training time: 6h00m"), std::string::npos) << text;
+  EXPECT_NE(text.find("mostly in Module A (--ae-width-mult"), std::string::npos) << text;
+  EXPECT_NE(text.find("--preset ferplus"), std::string::npos) << text;
+  c.stage = "task";
+  EXPECT_EQ(estimate_run(c, 1000, 1).ae_seconds, 0.0);
 }
 
 TEST(TrainerRecipe, NewOptionsRoundTripAndOlderConfigsKeepTheOldBehaviour) {
