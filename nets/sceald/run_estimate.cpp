@@ -14,8 +14,8 @@ double train_images_per_s(nets::NetSpec spec, const TrainConfig& c) {
   o.net = spec;
   o.image_size = c.image_size;
   o.batch_size = c.batch_size;
-  o.steps = 2;
-  o.warmup = 1;
+  o.steps = 3;
+  o.warmup = 2;  // the first steps pay for allocation and cold caches
   o.device = cuda::select_device(c.device);
   o.seed = c.seed;
   return nets::run_benchmark(o).train_images_per_s;
@@ -67,12 +67,16 @@ std::string describe_estimate(const RunEstimate& e, const TrainConfig& c, double
   std::string out = line;
   if (e.total_seconds() <= warn_hours * 3600) return out;
   const bool ae_dominates = e.ae_seconds > e.task_seconds;
-  std::snprintf(line, sizeof line,
-                "warning: this run will take hours, mostly in %s (%s). The FERPlus recipe that fits about 2 hours on "
-                "2 cores is --preset ferplus (docs/RESULTS.md); options you give still win.\n",
+  const std::string advice = c.preset.empty()
+                                 ? "The FERPlus recipe that fits about 2 hours on 2 cores is --preset ferplus "
+                                   "(docs/RESULTS.md); options you give still win."
+                                 : "--preset " + c.preset + " is meant for about 2 hours on 2 cores; this machine "
+                                   "measures slower, or options you gave made it larger.";
+  std::snprintf(line, sizeof line, "warning: this run will take hours, mostly in %s (%s). %s\n",
                 ae_dominates ? "Module A" : "the task network",
                 ae_dominates ? "--ae-width-mult, --ae-hidden and --ae-epochs set its cost"
-                             : "--arch, --width-mult and --epochs set its cost");
+                             : "--arch, --width-mult and --epochs set its cost",
+                advice.c_str());
   return out + line;
 }
 

@@ -22,12 +22,12 @@ struct RunEstimate {
   double total_seconds() const { return ae_seconds + task_seconds; }
 };
 
-// Times 2 training steps of each network (after 1 untimed) at the run's batch size.
+// Times 3 training steps of each network (after 2 untimed) at the run's batch size.
 RunEstimate estimate_run(const TrainConfig& config, std::int64_t train_images, std::int64_t in_channels);
 
 // One or two lines for the start of a run: the estimate, and where it exceeds
 // `warn_hours` a warning that names the options that dominate and the preset
-// that fits.
+// that fits (or, for a run of a preset, that the preset is meant to fit).
 std::string describe_estimate(const RunEstimate& estimate, const TrainConfig& config, double warn_hours = 3.0);
 
 }  // namespace sceald::train

@@ -277,7 +277,9 @@ TEST(TrainerRecipe, TheTimeEstimateScalesMeasuredRatesAndWarnsAboutHours) {
   const std::string text = describe_estimate(hours, c);
   EXPECT_NE(text.find("estimated training time: 6h00m"), std::string::npos) << text;
   EXPECT_NE(text.find("mostly in Module A (--ae-width-mult"), std::string::npos) << text;
-  EXPECT_NE(text.find("--preset ferplus"), std::string::npos) << text;
+  EXPECT_NE(text.find("is --preset ferplus"), std::string::npos) << text;
+  c.preset = "ferplus";
+  EXPECT_NE(describe_estimate(hours, c).find("--preset ferplus is meant for about 2 hours"), std::string::npos);
   c.stage = "task";
   EXPECT_EQ(estimate_run(c, 1000, 1).ae_seconds, 0.0);
 }
