@@ -4,6 +4,7 @@
 
 #include "engine/cuda_runtime.h"
 #include "nets/benchmark.h"
+#include "nets/sceald/run_state.h"
 
 namespace sceald::train {
 
@@ -44,13 +45,7 @@ RunEstimate estimate_run(const TrainConfig& c, std::int64_t train_images, std::i
     e.ae_seconds = double(train_images) * c.ae_epochs / e.ae_images_per_s;
   }
   if (c.stage != "ae") {
-    nets::NetSpec task;
-    task.arch = nets::parse_arch(c.arch);
-    task.num_classes = 7;
-    task.in_channels = in_channels;
-    task.width = c.width;
-    task.stem = nets::parse_resnet_stem(c.stem);
-    e.task_images_per_s = train_images_per_s(task, c);
+    e.task_images_per_s = train_images_per_s(task_spec(c, in_channels), c);
     e.task_seconds = double(train_images) * c.epochs / e.task_images_per_s;
   }
   return e;

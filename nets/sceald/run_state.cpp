@@ -96,7 +96,7 @@ std::vector<nn::Dropout*> TaskNet::dropouts() const {
   return out;
 }
 
-static nets::NetSpec task_spec(const TrainConfig& config, std::int64_t in_channels) {
+nets::NetSpec task_spec(const TrainConfig& config, std::int64_t in_channels) {
   nets::NetSpec spec;
   spec.arch = nets::parse_arch(config.arch);
   spec.num_classes = data::kNumExpressions;

@@ -38,6 +38,7 @@
 #include "engine/optim/optimizer.h"
 #include "nets/sceald/prototypes.h"
 #include "nets/sceald/train_config.h"
+#include "nets/convert.h"
 #include "nets/vgg16.h"
 
 namespace sceald::train {
@@ -80,6 +81,8 @@ struct TaskNet {
   std::vector<nn::Dropout*> dropouts() const;  // in tree order
   Device device = Device::cpu();                // where its parameters live
 };
+// The task network the config describes (arch, width, stem; 7 classes).
+nets::NetSpec task_spec(const TrainConfig& config, std::int64_t in_channels);
 // Fresh (seeded from config.seed) or from config.init, moved to `device`; in training mode.
 TaskNet make_task_net(const TrainConfig& config, std::int64_t in_channels, Device device = Device::cpu());
 

@@ -326,6 +326,15 @@ def resnet18():
     w.write()
 
 
+def eval48_case(w, net, classes, in_channels, inverse_width):
+    """Config, state and the "eval48" case: one [2, C, 48, 48] input in eval mode, float64 and float32."""
+    w.config(num_classes=classes, in_channels=in_channels, width_inverse=inverse_width)
+    w.state(net)
+    x = torch.randn(2, in_channels, 48, 48, dtype=F32)
+    (l64, f64), (l32, f32) = eval_in_both_dtypes(net, x, lambda n, x: n.forward_with_feature(x))
+    w.put("eval48", x=x, logits_f64=l64, feature_f64=f64, logits_f32=l32, feature_f32=f32)
+
+
 def train_case(w, net, x, labels, grads, after):
     """The "train" case: one float64 training-mode step with cross-entropy, its gradients and the state after."""
     net.double().train()
@@ -350,12 +359,7 @@ def vgg16_bn():
     except ImportError:
         print("torchvision not installed: vgg16_bn's layout not compared with torchvision's")
     order_one_weights(net)
-    w.config(num_classes=classes, in_channels=in_channels, width_inverse=inverse_width)
-    w.state(net)
-    run = lambda n, x: n.forward_with_feature(x)  # noqa: E731
-    x = torch.randn(2, in_channels, 48, 48, dtype=F32)
-    (l64, f64), (l32, f32) = eval_in_both_dtypes(net, x, run)
-    w.put("eval48", x=x, logits_f64=l64, feature_f64=f64, logits_f32=l32, feature_f32=f32)
+    eval48_case(w, net, classes, in_channels, inverse_width)
     train = VGG16(classes, in_channels, 1.0 / inverse_width, dropout=0.0, batch_norm=True)
     train.load_state_dict(net.state_dict())
     train_case(w, train, torch.randn(3, in_channels, 40, 40, dtype=F32), torch.tensor([2, 6, 0]),
@@ -371,12 +375,7 @@ def resnet18_stem(stem):
     inverse_width, classes, in_channels = 16, 7, 1
     net = ResNet18(classes, in_channels, 1.0 / inverse_width, stem)
     order_one_weights(net)
-    w.config(num_classes=classes, in_channels=in_channels, width_inverse=inverse_width)
-    w.state(net)
-    run = lambda n, x: n.forward_with_feature(x)  # noqa: E731
-    x = torch.randn(2, in_channels, 48, 48, dtype=F32)
-    (l64, f64), (l32, f32) = eval_in_both_dtypes(net, x, run)
-    w.put("eval48", x=x, logits_f64=l64, feature_f64=f64, logits_f32=l32, feature_f32=f32)
+    eval48_case(w, net, classes, in_channels, inverse_width)
     train_case(w, net, torch.randn(2, in_channels, 24, 24, dtype=F32), torch.tensor([4, 0]),
                ["conv1.weight", "bn1.weight", "layer1.0.conv1.weight", "layer2.0.downsample.0.weight",
                 "layer4.1.bn2.bias", "fc.weight"],
